@@ -1,0 +1,3 @@
+/** Registers every root field on the builder. */
+import './node.js';
+import './cluster.js';

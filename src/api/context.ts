@@ -1,0 +1,24 @@
+/**
+ * The GraphQL context: who is calling and the node's services. Resolvers reach the
+ * engines only through `services`, so the same resolvers run over HTTP and WebSocket.
+ */
+import type { ClusterService } from '../services/cluster-service.js';
+import type { Principal } from './auth.js';
+
+export interface NodeInfo {
+  readonly id: string;
+  readonly version: string;
+  /** The advertised host:port of this node. */
+  readonly address: string;
+  uptimeMs(): number;
+}
+
+export interface NodeServices {
+  readonly node: NodeInfo;
+  readonly cluster: ClusterService;
+}
+
+export interface GraphQLContext {
+  readonly principal: Principal;
+  readonly services: NodeServices;
+}

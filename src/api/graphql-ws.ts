@@ -1,0 +1,97 @@
+/**
+ * graphql-ws on /graphql (WebSocket upgrade). The bearer token comes in
+ * `connectionParams.authorization` and is checked once in onConnect; a refused client is
+ * closed with 4403. Each operation runs through yoga's envelop pipeline (onSubscribe
+ * builds parse/validate/context/execute from getEnveloped), so plugins apply here too.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Principal, TokenRegistry } from './auth.js';
+import type { GraphQLApp } from './graphql-app.js';
+
+interface EnvelopedRoot {
+  execute: (args: ExecutionArgs) => unknown;
+  subscribe: (args: ExecutionArgs) => unknown;
+}
+
+export interface GraphQLWsOptions {
+  readonly yoga: GraphQLApp;
+  readonly tokens: TokenRegistry;
+  readonly maxPayloadBytes: number;
+  /** Milliseconds between server pings that detect dead connections. */
+  readonly keepAliveMs?: number;
+}
+
+export interface GraphQLWsServer {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  clientCount(): number;
+  close(): Promise<void>;
+}
+
+function authorizationOf(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const value = params?.['authorization'] ?? params?.['Authorization'];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function createGraphQLWsServer(options: GraphQLWsOptions): GraphQLWsServer {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const principals = new WeakMap<object, Principal>();
+
+  const disposable = useServer(
+    {
+      onConnect: (ctx) => {
+        const principal = options.tokens.authenticate(authorizationOf(ctx.connectionParams));
+        if (!principal) return false; // graphql-ws closes with 4403 Forbidden
+        principals.set(ctx.extra.socket, principal);
+        return true;
+      },
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      onSubscribe: async (ctx, _id, payload) => {
+        const principal = principals.get(ctx.extra.socket);
+        const enveloped = options.yoga.getEnveloped({
+          principal,
+          params: payload,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+        } as never);
+        let document: DocumentNode;
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (error) {
+          // A syntax error answers this operation only; the connection stays open.
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        const rootValue: EnvelopedRoot = { execute: enveloped.execute, subscribe: enveloped.subscribe };
+        return {
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue,
+        };
+      },
+    },
+    wss,
+    options.keepAliveMs ?? 12_000,
+  );
+
+  return {
+    handleUpgrade(req, socket, head) {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
+    clientCount: () => wss.clients.size,
+    async close() {
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      await disposable.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * The lean POST /graphql path. Yoga's HTTP adapter emulates the fetch API per request
+ * (Request, AbortSignal, Headers, a body stream, a Response), which costs about four
+ * fifths of a small operation here. This path reads the body from node:http directly and
+ * runs the SAME envelop pipeline as yoga (parse/validate caches, auth in context
+ * building, masked errors, metrics), then serializes with yoga's own result processor.
+ *
+ * It takes only the plain case: a JSON body with a string `query`, a response in
+ * application/json or application/graphql-response+json, no CORS preflight concerns,
+ * a query or mutation that parses and validates. Everything else (GET, SSE, multipart,
+ * odd Accept headers, malformed bodies, parse or validation errors, subscriptions) goes
+ * to yoga itself, with the already-read body, so its spec-compliant answers are kept.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
+import { processRegularResult } from 'graphql-yoga';
+import type { GraphQLApp } from './graphql-app.js';
+
+type MediaType = 'application/json' | 'application/graphql-response+json';
+
+/** Accept values served here; yoga picks application/json for the first three as well. */
+const FAST_ACCEPT: Record<string, MediaType> = {
+  '': 'application/json',
+  '*/*': 'application/json',
+  'application/json': 'application/json',
+  'application/graphql-response+json': 'application/graphql-response+json',
+  'application/graphql-response+json; charset=utf-8': 'application/graphql-response+json',
+  'application/json; charset=utf-8': 'application/json',
+};
+
+interface GraphQLParams {
+  readonly query: string;
+  readonly variables?: Record<string, unknown>;
+  readonly operationName?: string;
+  readonly extensions?: Record<string, unknown>;
+}
+
+/** Just enough of a fetch Request for the pipeline's plugins (auth reads a header). */
+class LeanRequest {
+  readonly method = 'POST';
+  readonly headers: { get(name: string): string | null };
+
+  constructor(readonly incoming: IncomingMessage) {
+    this.headers = {
+      get: (name: string) => {
+        const value = incoming.headers[name.toLowerCase()];
+        return Array.isArray(value) ? value.join(', ') : (value ?? null);
+      },
+    };
+  }
+
+  get url(): string {
+    return `http://${this.incoming.headers.host ?? 'localhost'}${this.incoming.url ?? '/graphql'}`;
+  }
+}
+
+/** Captures what yoga's result processor would have put in a Response. */
+class LeanResponse {
+  constructor(
+    readonly body: string | null,
+    readonly init: { status?: number; headers?: Record<string, string> },
+  ) {}
+}
+const leanFetchAPI = { Response: LeanResponse } as unknown as Parameters<typeof processRegularResult>[1];
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function toParams(body: unknown): GraphQLParams | undefined {
+  if (!isPlainObject(body) || typeof body['query'] !== 'string') return undefined;
+  for (const key of Object.keys(body)) {
+    if (!['query', 'variables', 'operationName', 'extensions'].includes(key)) return undefined;
+  }
+  const { variables, operationName, extensions } = body;
+  if (variables != null && !isPlainObject(variables)) return undefined;
+  if (operationName != null && typeof operationName !== 'string') return undefined;
+  if (extensions != null && !isPlainObject(extensions)) return undefined;
+  return {
+    query: body['query'],
+    ...(variables != null ? { variables } : {}),
+    ...(operationName != null ? { operationName } : {}),
+    ...(extensions != null ? { extensions } : {}),
+  };
+}
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (!value) return false;
+  const [type, ...params] = value.split(';').map((s) => s.trim().toLowerCase());
+  return type === 'application/json' && params.every((p) => p === '' || p === 'charset=utf-8');
+}
+
+export interface LeanHandlerOptions {
+  readonly yoga: GraphQLApp;
+  readonly maxRequestBytes: number;
+  /** With CORS configured, requests carrying an Origin go to yoga, which applies the policy. */
+  readonly corsEnabled: boolean;
+}
+
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Returns a handler for POST /graphql that falls back to yoga whenever it should. */
+export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandler {
+  const { yoga } = options;
+
+  const viaYoga = (req: IncomingMessage, res: ServerResponse): void => {
+    void yoga.handleNodeRequestAndResponse(req, res);
+  };
+
+  /** Hands a request whose body was already read to yoga's fetch-style handler. */
+  const viaYogaBuffered = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
+    const headers: [string, string][] = [];
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.push([name, Array.isArray(value) ? value.join(', ') : value]);
+    }
+    const response = await yoga.fetch(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/graphql'}`, {
+      method: 'POST',
+      headers,
+      body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+    } as RequestInit);
+    const responseHeaders: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      responseHeaders[name] = value;
+    });
+    const payload = Buffer.from(await response.arrayBuffer());
+    res.writeHead(response.status, responseHeaders);
+    res.end(payload);
+  };
+
+  const execute = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    mediaType: MediaType,
+  ): Promise<void> => {
+    let params: GraphQLParams | undefined;
+    try {
+      params = toParams(JSON.parse(body.toString('utf8')));
+    } catch {
+      params = undefined;
+    }
+    if (!params) return viaYogaBuffered(req, res, body);
+
+    const request = new LeanRequest(req);
+    const enveloped = yoga.getEnveloped({ request, params, req, res } as never);
+    let document: DocumentNode;
+    try {
+      document = enveloped.parse(params.query);
+    } catch {
+      return viaYogaBuffered(req, res, body);
+    }
+    if (enveloped.validate(enveloped.schema, document).length > 0) return viaYogaBuffered(req, res, body);
+    const operation = getOperationAST(document, params.operationName);
+    if (!operation || operation.operation === 'subscription') return viaYogaBuffered(req, res, body);
+
+    let result: ExecutionResult;
+    try {
+      const contextValue = await enveloped.contextFactory();
+      result = (await enveloped.execute({
+        schema: enveloped.schema,
+        document,
+        contextValue,
+        variableValues: params.variables,
+        operationName: params.operationName,
+      })) as ExecutionResult;
+    } catch (error) {
+      result = { errors: [maskThrown(yoga, error)] };
+    }
+    const processed = (await processRegularResult(result, leanFetchAPI, mediaType)) as unknown as LeanResponse;
+    res.writeHead(processed.init.status ?? 200, processed.init.headers);
+    res.end(processed.body ?? '');
+  };
+
+  return (req, res) => {
+    const accept = FAST_ACCEPT[(req.headers.accept ?? '').trim().toLowerCase()];
+    if (!accept || !isJsonContentType(req.headers['content-type']) || (options.corsEnabled && req.headers.origin)) {
+      return viaYoga(req, res);
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > options.maxRequestBytes) return viaYoga(req, res);
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > options.maxRequestBytes) {
+        tooLarge = true;
+        return;
+      }
+      if (!tooLarge) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (tooLarge) {
+        res.writeHead(413, { 'content-type': 'text/plain' });
+        res.end('Request body is too large');
+        return;
+      }
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      execute(req, res, body, accept).catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ errors: [{ message: 'Unexpected error.' }] }));
+        yoga.logger.error(error);
+      });
+    });
+    req.on('error', () => res.destroy());
+  };
+}
+
+/** Masks an exception the way yoga would: GraphQL errors pass, anything else is hidden. */
+function maskThrown(yoga: GraphQLApp, error: unknown): GraphQLError {
+  if (error instanceof GraphQLError && !(error.originalError && !(error.originalError instanceof GraphQLError))) {
+    return error;
+  }
+  yoga.logger.error(error);
+  return new GraphQLError('Unexpected error.', { extensions: { unexpected: true } });
+}

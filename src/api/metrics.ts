@@ -1,0 +1,84 @@
+/**
+ * Prometheus metrics: one registry per node (several nodes can share a test process),
+ * prom-client's default process metrics, and GraphQL operation counts and durations by
+ * operation name, type and outcome. Operation names come from clients, so the number of
+ * distinct names kept as labels is capped; the rest are counted as "other".
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const MAX_OPERATION_NAMES = 200;
+
+export interface PeerSample {
+  readonly id: string;
+  readonly reachable: boolean;
+  readonly rttMs: number | undefined;
+}
+
+export type OperationOutcome = 'success' | 'error' | 'invalid' | 'unauthenticated';
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly operations: Counter<'operation' | 'type' | 'outcome'>;
+  readonly operationDuration: Histogram<'operation' | 'type' | 'outcome'>;
+  readonly peerReachable: Gauge<'peer'>;
+  readonly peerRtt: Gauge<'peer'>;
+  private readonly seenNames = new Set<string>();
+  private peerSource: () => readonly PeerSample[] = () => [];
+
+  constructor(labels: { nodeId: string }) {
+    this.registry.setDefaultLabels({ node: labels.nodeId });
+    collectDefaultMetrics({ register: this.registry });
+    this.operations = new Counter({
+      name: 'distsync_graphql_operations_total',
+      help: 'GraphQL operations by operation name, type and outcome',
+      labelNames: ['operation', 'type', 'outcome'],
+      registers: [this.registry],
+    });
+    this.operationDuration = new Histogram({
+      name: 'distsync_graphql_operation_duration_seconds',
+      help: 'Time to execute a GraphQL operation (parse and validate excluded)',
+      labelNames: ['operation', 'type', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    // Peer gauges are read from the cluster view at scrape time, never stale.
+    const samples = () => this.peerSource();
+    this.peerReachable = new Gauge({
+      name: 'distsync_peer_reachable',
+      help: '1 when this node hears heartbeats from the peer, else 0',
+      labelNames: ['peer'],
+      registers: [this.registry],
+      collect() {
+        for (const peer of samples()) this.set({ peer: peer.id }, peer.reachable ? 1 : 0);
+      },
+    });
+    this.peerRtt = new Gauge({
+      name: 'distsync_peer_rtt_seconds',
+      help: 'Round-trip time of the last answered heartbeat to the peer',
+      labelNames: ['peer'],
+      registers: [this.registry],
+      collect() {
+        for (const peer of samples()) if (peer.rttMs !== undefined) this.set({ peer: peer.id }, peer.rttMs / 1000);
+      },
+    });
+  }
+
+  observePeers(source: () => readonly PeerSample[]): void {
+    this.peerSource = source;
+  }
+
+  /** Bounds label cardinality: the first MAX_OPERATION_NAMES names are kept. */
+  operationLabel(name: string | undefined): string {
+    const label = name ?? 'anonymous';
+    if (this.seenNames.has(label)) return label;
+    if (this.seenNames.size >= MAX_OPERATION_NAMES) return 'other';
+    this.seenNames.add(label);
+    return label;
+  }
+
+  recordOperation(name: string | undefined, type: string, outcome: OperationOutcome, seconds?: number): void {
+    const labels = { operation: this.operationLabel(name), type, outcome };
+    this.operations.inc(labels);
+    if (seconds !== undefined) this.operationDuration.observe(labels, seconds);
+  }
+}
