@@ -1,9 +1,17 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+// graphql 16 ships CJS (main) and ESM (module) builds. Node loads the CJS one for the
+// dependencies vitest leaves external (yoga, Pothos), so the code under test must get the
+// same copy, or `instanceof GraphQLError` fails across the two.
+const graphqlMain = createRequire(import.meta.url).resolve('graphql');
+
 export default defineConfig({
+  resolve: { alias: [{ find: /^graphql$/, replacement: graphqlMain }] },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/e2e/**/*.test.ts'],
@@ -13,6 +21,7 @@ export default defineConfig({
       },
       {
         // Real node processes from the built JavaScript, one suite at a time.
+        extends: true,
         test: {
           name: 'multiprocess',
           include: ['test/multiprocess/**/*.test.ts'],

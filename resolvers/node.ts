@@ -1,6 +1,6 @@
 /** Root fields about the answering node. */
 import { builder } from '../schema/builder.js';
-import { NodeInfoRef, PingRef } from '../schema/node.js';
+import { LogLevelEnum, NodeInfoRef, PingRef } from '../schema/node.js';
 import { appError } from '../src/errors.js';
 
 const MAX_PING_MESSAGE = 1024;
@@ -25,6 +25,20 @@ builder.mutationField('ping', (t) =>
         throw appError('BAD_USER_INPUT', `message is longer than ${MAX_PING_MESSAGE} characters`);
       }
       return { message, nodeId: ctx.services.node.id, receivedAt: Date.now() };
+    },
+  }),
+);
+
+builder.mutationField('setLogLevel', (t) =>
+  t.field({
+    type: LogLevelEnum,
+    authScopes: { admin: true },
+    description: "Changes the answering node's log level at run time; returns the previous level",
+    args: { level: t.arg({ type: LogLevelEnum, required: true }) },
+    resolve: (_root, { level }, ctx) => {
+      const previous = ctx.services.node.logLevel() as (typeof LogLevelEnum)['$inferType'];
+      ctx.services.node.setLogLevel(level);
+      return previous;
     },
   }),
 );

@@ -1,5 +1,6 @@
 /** GraphQL types describing one node. */
 import type { NodeInfo } from '../src/api/context.js';
+import { LOG_LEVELS } from '../src/config/schema.js';
 import { builder } from './builder.js';
 
 export const NodeInfoRef = builder.objectRef<NodeInfo>('NodeInfo').implement({
@@ -25,4 +26,10 @@ export const PingRef = builder.objectRef<PingResult>('Ping').implement({
     nodeId: t.exposeString('nodeId'),
     receivedAt: t.exposeFloat('receivedAt', { description: 'Wall-clock time the node received it (epoch ms)' }),
   }),
+});
+
+
+export const LogLevelEnum = builder.enumType('LogLevel', {
+  description: "Verbosity of a node's structured logs",
+  values: LOG_LEVELS,
 });

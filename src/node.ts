@@ -95,7 +95,16 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
 
   const startedAt = performance.now();
   const services: NodeServices = {
-    node: { id: config.id, version: VERSION, address, uptimeMs: () => performance.now() - startedAt },
+    node: {
+      id: config.id,
+      version: VERSION,
+      address,
+      uptimeMs: () => performance.now() - startedAt,
+      logLevel: () => logger.level,
+      setLogLevel: (level) => {
+        logger.level = level;
+      },
+    },
     cluster,
   };
   const tokens = new TokenRegistry(config.tokens);

@@ -11,6 +11,9 @@ export interface NodeInfo {
   /** The advertised host:port of this node. */
   readonly address: string;
   uptimeMs(): number;
+  /** The node's current log level (pino level name). */
+  logLevel(): string;
+  setLogLevel(level: string): void;
 }
 
 export interface NodeServices {

@@ -10,6 +10,7 @@ import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Principal, TokenRegistry } from './auth.js';
+import { envelopedFor } from './enveloped.js';
 import type { GraphQLApp } from './graphql-app.js';
 
 interface EnvelopedRoot {
@@ -52,12 +53,12 @@ export function createGraphQLWsServer(options: GraphQLWsOptions): GraphQLWsServe
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
         const principal = principals.get(ctx.extra.socket);
-        const enveloped = options.yoga.getEnveloped({
+        const enveloped = envelopedFor(options.yoga, {
           principal,
           params: payload,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
-        } as never);
+        });
         let document: DocumentNode;
         try {
           document = enveloped.parse(payload.query);

@@ -63,7 +63,7 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
           break;
       }
     }
-    void options.yoga.handleNodeRequestAndResponse(req, res);
+    void options.yoga.requestListener(req, res);
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

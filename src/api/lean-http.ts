@@ -12,8 +12,9 @@
  * to yoga itself, with the already-read body, so its spec-compliant answers are kept.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
+import { GraphQLError, OperationTypeNode, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import { processRegularResult } from 'graphql-yoga';
+import { envelopedFor } from './enveloped.js';
 import type { GraphQLApp } from './graphql-app.js';
 
 type MediaType = 'application/json' | 'application/graphql-response+json';
@@ -104,7 +105,7 @@ export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandl
   const { yoga } = options;
 
   const viaYoga = (req: IncomingMessage, res: ServerResponse): void => {
-    void yoga.handleNodeRequestAndResponse(req, res);
+    void yoga.requestListener(req, res);
   };
 
   /** Hands a request whose body was already read to yoga's fetch-style handler. */
@@ -142,7 +143,7 @@ export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandl
     if (!params) return viaYogaBuffered(req, res, body);
 
     const request = new LeanRequest(req);
-    const enveloped = yoga.getEnveloped({ request, params, req, res } as never);
+    const enveloped = envelopedFor(yoga, { request, params, req, res });
     let document: DocumentNode;
     try {
       document = enveloped.parse(params.query);
@@ -151,7 +152,7 @@ export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandl
     }
     if (enveloped.validate(enveloped.schema, document).length > 0) return viaYogaBuffered(req, res, body);
     const operation = getOperationAST(document, params.operationName);
-    if (!operation || operation.operation === 'subscription') return viaYogaBuffered(req, res, body);
+    if (!operation || operation.operation === OperationTypeNode.SUBSCRIPTION) return viaYogaBuffered(req, res, body);
 
     let result: ExecutionResult;
     try {
@@ -166,7 +167,7 @@ export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandl
     } catch (error) {
       result = { errors: [maskThrown(yoga, error)] };
     }
-    const processed = (await processRegularResult(result, leanFetchAPI, mediaType)) as unknown as LeanResponse;
+    const processed = (processRegularResult(result, leanFetchAPI, mediaType)) as unknown as LeanResponse;
     res.writeHead(processed.init.status ?? 200, processed.init.headers);
     res.end(processed.body ?? '');
   };

@@ -16,14 +16,14 @@ export function useOperationMetrics(metrics: NodeMetrics): Plugin {
     onValidate({ params }) {
       return ({ result }) => {
         if (result.length > 0) {
-          const { name, type } = describe(params.documentAST, undefined);
+          const { name, type } = describe(params.documentAST as DocumentNode, undefined);
           metrics.recordOperation(name, type, 'invalid');
         }
       };
     },
     onExecute({ args }) {
       const started = performance.now();
-      const { name, type } = describe(args.document, args.operationName);
+      const { name, type } = describe(args.document as DocumentNode, args.operationName as string | undefined);
       return {
         onExecuteDone({ result }) {
           const failed = 'errors' in result && Array.isArray(result.errors) && result.errors.length > 0;
@@ -32,7 +32,7 @@ export function useOperationMetrics(metrics: NodeMetrics): Plugin {
       };
     },
     onSubscribe({ args }) {
-      const { name } = describe(args.document, args.operationName);
+      const { name } = describe(args.document as DocumentNode, args.operationName as string | undefined);
       return {
         onSubscribeResult({ result }) {
           const failed = 'errors' in result && Array.isArray(result.errors) && result.errors.length > 0;

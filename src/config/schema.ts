@@ -6,6 +6,7 @@
 import { z } from 'zod';
 
 export const SCOPES = ['read', 'write', 'admin'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
@@ -93,7 +94,7 @@ export const configSchema = z
     dataDir: z.string().min(1).optional(),
     clusterSecret: z.string().min(16, 'must be at least 16 characters').optional(),
     tokens: tokenList,
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
     heartbeatIntervalMs: positiveInt(10, 60_000).default(200),
     failureTimeoutMs: positiveInt(50, 600_000).default(2_000),
     corsOrigins: stringList.default([]),

@@ -26,7 +26,7 @@ export function eventStream<T>(
   subscribe: (push: (event: T) => void) => Unsubscribe,
   options: EventStreamOptions,
 ): AsyncIterableIterator<Delivered<T>> {
-  const buffer: Delivered<T>[] = [];
+  const buffer: Array<{ event: T; droppedBefore: number }> = [];
   let dropped = 0;
   let waiting: ((result: IteratorResult<Delivered<T>>) => void) | undefined;
   let failWaiting: ((error: Error) => void) | undefined;
@@ -49,8 +49,11 @@ export function eventStream<T>(
         stop();
         return;
       }
-      buffer.shift();
-      dropped++;
+      // The dropped head's own gap plus itself now precede the new head.
+      const removed = buffer.shift()!;
+      const next = buffer[0];
+      if (next) next.droppedBefore += removed.droppedBefore + 1;
+      else dropped += removed.droppedBefore + 1;
     }
     buffer.push({ event, droppedBefore: dropped });
     dropped = 0;
