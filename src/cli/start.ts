@@ -27,12 +27,15 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   }
   const running = node;
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const shutdown = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
       process.stderr.write(`distsync: ${signal}: stopping node ${config.id}\n`);
       void running.stop().then(resolve, resolve);
     };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
   });
   return 0;
 }
