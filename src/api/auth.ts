@@ -24,6 +24,8 @@ function digest(token: string): string {
 
 export class TokenRegistry {
   private readonly byDigest = new Map<string, Principal>();
+  /** Header value → principal for headers already seen; only valid tokens, so it stays small. */
+  private readonly byHeader = new Map<string, Principal>();
 
   constructor(grants: readonly TokenGrant[]) {
     for (const grant of grants) {
@@ -35,8 +37,13 @@ export class TokenRegistry {
   /** Resolves an `Authorization` header value; undefined for a missing or unknown token. */
   authenticate(authorization: string | null | undefined): Principal | undefined {
     if (!authorization) return undefined;
+    const known = this.byHeader.get(authorization);
+    if (known) return known;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) return undefined;
-    return this.byDigest.get(digest(match[1]!));
+    const principal = this.byDigest.get(digest(match[1]!));
+    // Spellings of a valid header ("Bearer"/"bearer", spacing) are few; bound them anyway.
+    if (principal && this.byHeader.size < 4 * this.byDigest.size + 16) this.byHeader.set(authorization, principal);
+    return principal;
   }
 }

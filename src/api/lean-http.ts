@@ -167,9 +167,14 @@ export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandl
     } catch (error) {
       result = { errors: [maskThrown(yoga, error)] };
     }
-    const processed = (processRegularResult(result, leanFetchAPI, mediaType)) as unknown as LeanResponse;
-    res.writeHead(processed.init.status ?? 200, processed.init.headers);
-    res.end(processed.body ?? '');
+    const processed = processRegularResult(result, leanFetchAPI, mediaType) as unknown as LeanResponse;
+    const payload = processed.body ?? '';
+    // A known length lets node:http send headers and body in one write, not chunked.
+    res.writeHead(processed.init.status ?? 200, {
+      ...processed.init.headers,
+      'content-length': String(Buffer.byteLength(payload)),
+    });
+    res.end(payload);
   };
 
   return (req, res) => {
