@@ -1,28 +1,30 @@
-/** The operations GraphiQL opens with, so a first visitor sees what to try. */
-export const GRAPHIQL_DEFAULT_QUERY = `# Welcome to distsync.
-# Paste your token into the Headers tab below:
-#   { "Authorization": "Bearer <token printed by distsync dev>" }
-# Then pick an operation with the run button.
+/** What GraphiQL opens with: one tab per example operation and a header to fill in. */
+const HEADERS = `{
+  "Authorization": "Bearer <token printed by distsync dev>"
+}`;
 
+const EXAMPLES = [
+  `# Paste your token into the Headers tab below, then run.
 query Whoami {
   node { id version address uptimeMs }
-}
-
-query ClusterView {
+}`,
+  `query ClusterView {
   cluster {
     nodes { id address self reachable lastSeenMs rttMs }
   }
-}
-
-mutation Ping {
-  ping(message: "hello") { message nodeId receivedAt }
-}
-
-subscription WatchCluster {
+}`,
+  `mutation Ping($message: String!) {
+  ping(message: $message) { message nodeId receivedAt }
+}`,
+  `subscription WatchCluster {
   clusterEvents { sequence type nodeId at droppedBefore }
-}
-`;
+}`,
+];
 
-export const GRAPHIQL_DEFAULT_HEADERS = `{
-  "Authorization": "Bearer <token>"
-}`;
+export const GRAPHIQL_TABS = EXAMPLES.map((query) => ({
+  query,
+  headers: HEADERS,
+  ...(query.includes('$message') ? { variables: '{ "message": "hello" }' } : {}),
+}));
+
+export const GRAPHIQL_DEFAULT_HEADERS = HEADERS;

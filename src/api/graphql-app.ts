@@ -9,7 +9,8 @@ import type { Logger } from '../log.js';
 import { appError } from '../errors.js';
 import type { Principal, TokenRegistry } from './auth.js';
 import type { GraphQLContext, NodeServices } from './context.js';
-import { GRAPHIQL_DEFAULT_HEADERS, GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
+import { renderLocalGraphiQL } from './graphiql-assets.js';
+import { GRAPHIQL_DEFAULT_HEADERS, GRAPHIQL_TABS } from './graphiql-examples.js';
 import type { NodeMetrics } from './metrics.js';
 import { useOperationMetrics } from './metrics-plugin.js';
 
@@ -51,8 +52,14 @@ export function createGraphQLApp(options: GraphQLAppOptions): GraphQLApp {
     },
     cors: options.corsOrigins.length > 0 ? { origin: [...options.corsOrigins], credentials: false } : false,
     graphiql: options.graphiql
-      ? { title: 'distsync', defaultQuery: GRAPHIQL_DEFAULT_QUERY, headers: GRAPHIQL_DEFAULT_HEADERS }
+      ? {
+          title: 'distsync',
+          defaultTabs: GRAPHIQL_TABS,
+          defaultHeaders: GRAPHIQL_DEFAULT_HEADERS,
+          shouldPersistHeaders: true,
+        }
       : false,
+    renderGraphiQL: renderLocalGraphiQL,
     plugins: [useOperationMetrics(options.metrics)],
     context: (initial: ServerContext & HeaderSource) => {
       const principal =

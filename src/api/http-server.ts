@@ -6,6 +6,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { GRAPHIQL_ASSET_PREFIX, serveGraphiQLAsset } from './graphiql-assets.js';
 import type { GraphQLApp } from './graphql-app.js';
 import type { GraphQLWsServer } from './graphql-ws.js';
 import type { NodeHandler } from './lean-http.js';
@@ -22,6 +23,8 @@ export interface HttpServerOptions {
   readonly graphqlWs: GraphQLWsServer;
   readonly peerLinks: UpgradeHandler | undefined;
   readonly metrics: NodeMetrics;
+  /** Serve GraphiQL's assets (with GraphiQL itself enabled). */
+  readonly graphiql: boolean;
   /** Readiness: joined the cluster and (once Raft exists) a leader is known. */
   readonly isReady: () => { ready: boolean; reason?: string };
 }
@@ -60,6 +63,7 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
           );
           return;
         default:
+          if (options.graphiql && path.startsWith(GRAPHIQL_ASSET_PREFIX) && serveGraphiQLAsset(path, res)) return;
           break;
       }
     }

@@ -166,6 +166,16 @@ describe('GraphQL over HTTP on one node', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('text/html');
     expect(res.text).toContain('subscription WatchCluster');
+    // Everything the page loads comes from this node, so it works without internet access.
+    expect(res.text).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)[a-z]/i);
+    const assets = [...res.text.matchAll(/\/graphiql\/[A-Za-z0-9._/-]+/g)].map((m) => m[0]);
+    expect(new Set(assets).size).toBeGreaterThanOrEqual(5);
+    for (const asset of new Set(assets)) {
+      const served = await request(node.server).get(asset);
+      expect(served.status, asset).toBe(200);
+      expect(served.headers['content-type']).toMatch(/^text\/(css|javascript)/);
+    }
+    expect((await request(node.server).get('/graphiql/../package.json')).status).toBe(404);
   });
 
   it('answers a GET query through yoga', async () => {
