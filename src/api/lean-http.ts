@@ -41,17 +41,20 @@ class LeanRequest {
   readonly method = 'POST';
   readonly headers: { get(name: string): string | null };
 
-  constructor(readonly incoming: IncomingMessage) {
+  constructor(
+    incomingHeaders: IncomingMessage['headers'],
+    private readonly path: string,
+  ) {
     this.headers = {
       get: (name: string) => {
-        const value = incoming.headers[name.toLowerCase()];
+        const value = incomingHeaders[name.toLowerCase()];
         return Array.isArray(value) ? value.join(', ') : (value ?? null);
       },
     };
   }
 
   get url(): string {
-    return `http://${this.incoming.headers.host ?? 'localhost'}${this.incoming.url ?? '/graphql'}`;
+    return `http://${this.headers.get('host') ?? 'localhost'}${this.path}`;
   }
 }
 
@@ -142,8 +145,8 @@ export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandl
     }
     if (!params) return viaYogaBuffered(req, res, body);
 
-    const request = new LeanRequest(req);
-    const enveloped = envelopedFor(yoga, { request, params, req, res });
+    const request = new LeanRequest(req.headers, req.url ?? '/graphql');
+    const enveloped = envelopedFor(yoga, { request, params });
     let document: DocumentNode;
     try {
       document = enveloped.parse(params.query);

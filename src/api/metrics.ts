@@ -23,6 +23,11 @@ export class NodeMetrics {
   readonly peerReachable: Gauge<'peer'>;
   readonly peerRtt: Gauge<'peer'>;
   private readonly seenNames = new Set<string>();
+  /** Label set → metric children, so the hot path skips prom-client's label hashing. */
+  private readonly children = new Map<
+    string,
+    { count: { inc(): void }; duration: { observe(value: number): void } }
+  >();
   private peerSource: () => readonly PeerSample[] = () => [];
 
   constructor(labels: { nodeId: string }) {
@@ -77,8 +82,15 @@ export class NodeMetrics {
   }
 
   recordOperation(name: string | undefined, type: string, outcome: OperationOutcome, seconds?: number): void {
-    const labels = { operation: this.operationLabel(name), type, outcome };
-    this.operations.inc(labels);
-    if (seconds !== undefined) this.operationDuration.observe(labels, seconds);
+    const operation = this.operationLabel(name);
+    const key = `${operation}\u0000${type}\u0000${outcome}`;
+    let children = this.children.get(key);
+    if (!children) {
+      const labels = { operation, type, outcome };
+      children = { count: this.operations.labels(labels), duration: this.operationDuration.labels(labels) };
+      this.children.set(key, children);
+    }
+    children.count.inc();
+    if (seconds !== undefined) children.duration.observe(seconds);
   }
 }
