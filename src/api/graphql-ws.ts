@@ -7,9 +7,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import type { Logger } from '../log.js';
 import type { Principal, TokenRegistry } from './auth.js';
+import { bindGraphQLWs } from './graphql-ws-binding.js';
 import { envelopedFor } from './enveloped.js';
 import type { GraphQLApp } from './graphql-app.js';
 
@@ -24,6 +25,7 @@ export interface GraphQLWsOptions {
   readonly maxPayloadBytes: number;
   /** Milliseconds between server pings that detect dead connections. */
   readonly keepAliveMs?: number;
+  readonly logger: Logger;
 }
 
 export interface GraphQLWsServer {
@@ -41,7 +43,7 @@ export function createGraphQLWsServer(options: GraphQLWsOptions): GraphQLWsServe
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const principals = new WeakMap<object, Principal>();
 
-  const disposable = useServer(
+  const disposable = bindGraphQLWs(
     {
       onConnect: (ctx) => {
         const principal = options.tokens.authenticate(authorizationOf(ctx.connectionParams));
@@ -81,7 +83,7 @@ export function createGraphQLWsServer(options: GraphQLWsOptions): GraphQLWsServe
       },
     },
     wss,
-    options.keepAliveMs ?? 12_000,
+    { keepAliveMs: options.keepAliveMs ?? 12_000, logger: options.logger },
   );
 
   return {
@@ -89,10 +91,6 @@ export function createGraphQLWsServer(options: GraphQLWsOptions): GraphQLWsServe
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     },
     clientCount: () => wss.clients.size,
-    async close() {
-      for (const client of wss.clients) client.close(1001, 'Going away');
-      await disposable.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    },
+    close: () => disposable.dispose(),
   };
 }

@@ -118,3 +118,41 @@ describe('clusterEvents', () => {
     }
   });
 });
+
+describe('graphql-ws liveness', () => {
+  it('terminates a connection whose client stops answering pings', async () => {
+    const http = await import('node:http');
+    const { default: WebSocket } = await import('ws');
+    const { createGraphQLWsServer } = await import('../../src/api/graphql-ws.js');
+    const { silentLogger } = await import('../../src/log.js');
+    const node = await startTestNode({ id: 'live1' });
+    const graphqlWs = createGraphQLWsServer({
+      yoga: node.yoga,
+      tokens: { authenticate: () => ({ id: 'tok_test', scope: 'read' }) } as never,
+      maxPayloadBytes: 64 * 1024,
+      keepAliveMs: 100,
+      logger: silentLogger(),
+    });
+    const server = http.createServer();
+    server.on('upgrade', (req, socket, head) => graphqlWs.handleUpgrade(req, socket, head));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const healthy = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws');
+      const paused = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws');
+      await Promise.all([healthy, paused].map((ws) => new Promise((resolve) => ws.once('open', resolve))));
+      expect(graphqlWs.clientCount()).toBe(2);
+      // A paused process reads nothing, so it never answers the server's pings.
+      (paused as unknown as { _socket: { pause(): void } })._socket.pause();
+      await waitFor(() => graphqlWs.clientCount() === 1, 3_000, 'paused client terminated');
+      await new Promise((r) => setTimeout(r, 350)); // several more ping rounds
+      expect(healthy.readyState).toBe(WebSocket.OPEN);
+      healthy.close();
+      paused.terminate();
+    } finally {
+      await graphqlWs.close();
+      await new Promise((resolve) => server.close(resolve));
+      await node.stop();
+    }
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * Binds a graphql-ws protocol server (makeServer) to a `ws` WebSocketServer. It replaces
+ * graphql-ws's stock `useServer` binding for two reasons:
+ * - Writes: the stock binding awaits each frame's flush before sending the next, so every
+ *   operation costs two socket writes (next, then complete). Here frames sent in the same
+ *   tick are corked into one write, and a send waits only when the socket's buffer is above
+ *   a bound (backpressure for slow clients, no wait otherwise).
+ * - Liveness: the server pings every keepAlive interval and terminates a connection whose
+ *   pong does not come back within the next interval; the last pong time is kept per
+ *   connection for the layers above.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from '../log.js';
+
+export interface WsExtra {
+  readonly socket: WebSocket;
+  readonly request: IncomingMessage;
+}
+
+export interface BindingOptions {
+  readonly keepAliveMs: number;
+  /** Above this many buffered bytes a send waits for the socket to drain. */
+  readonly highWaterBytes?: number;
+  readonly logger: Logger;
+}
+
+const DEFAULT_HIGH_WATER = 1024 * 1024;
+
+/** The underlying TCP socket of a `ws` connection (ws keeps it in a private field). */
+function rawSocketOf(ws: WebSocket): Socket | undefined {
+  return (ws as unknown as { _socket?: Socket })._socket;
+}
+
+const corked = new WeakSet<Socket>();
+
+/** Corks the socket until the end of this tick, so every frame sent now leaves in one write. */
+function corkForTick(raw: Socket | undefined): void {
+  if (!raw || corked.has(raw)) return;
+  corked.add(raw);
+  raw.cork();
+  process.nextTick(() => {
+    corked.delete(raw);
+    raw.uncork();
+  });
+}
+
+function waitForDrain(ws: WebSocket, raw: Socket | undefined): Promise<void> {
+  if (!raw) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      raw.off('drain', done);
+      ws.off('close', done);
+      resolve();
+    };
+    raw.once('drain', done);
+    ws.once('close', done);
+  });
+}
+
+export function bindGraphQLWs<P extends Record<string, unknown> | undefined>(
+  serverOptions: ServerOptions<P, WsExtra>,
+  wss: WebSocketServer,
+  options: BindingOptions,
+): { dispose(): Promise<void> } {
+  const server = makeServer<P, WsExtra>(serverOptions);
+  const highWater = options.highWaterBytes ?? DEFAULT_HIGH_WATER;
+  const log = options.logger.child({ component: 'graphql-ws' });
+  wss.options.handleProtocols = handleProtocols;
+
+  wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
+    const raw = rawSocketOf(ws);
+    ws.once('error', (error) => {
+      log.warn({ err: error }, 'graphql-ws socket error');
+      ws.terminate();
+    });
+
+    let awaitingPong = false;
+    const pinger = setInterval(() => {
+      if (awaitingPong) {
+        ws.terminate(); // no pong within one interval: the client is gone or paused
+        return;
+      }
+      awaitingPong = true;
+      ws.ping();
+    }, options.keepAliveMs);
+    pinger.unref();
+    ws.on('pong', () => {
+      awaitingPong = false;
+    });
+
+    const closed = server.opened(
+      {
+        protocol: ws.protocol,
+        send: (data) => {
+          if (ws.readyState !== ws.OPEN) return;
+          corkForTick(raw);
+          ws.send(data);
+          if (ws.bufferedAmount > highWater) return waitForDrain(ws, raw);
+        },
+        close: (code, reason) => ws.close(code, reason),
+        onMessage: (handler) => {
+          ws.on('message', (data: Buffer) => {
+            handler(data.toString('utf8')).catch((error: unknown) => {
+              log.error({ err: error }, 'graphql-ws message handling failed');
+              ws.close(CloseCode.InternalServerError, 'Internal server error');
+            });
+          });
+        },
+      },
+      { socket: ws, request },
+    );
+
+    ws.once('close', (code, reason) => {
+      clearInterval(pinger);
+      void closed(code, reason.toString('utf8'));
+    });
+  });
+
+  return {
+    async dispose() {
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      wss.removeAllListeners('connection');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
