@@ -118,7 +118,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     graphiql: config.graphiql,
     maxRequestBytes: config.maxRequestBytes,
   });
-  const graphqlWs = createGraphQLWsServer({ yoga, tokens, maxPayloadBytes: config.maxRequestBytes });
+  const graphqlWs = createGraphQLWsServer({ yoga, tokens, maxPayloadBytes: config.maxRequestBytes, logger });
   const server = createHttpServer({
     nodeId: config.id,
     yoga,
@@ -130,6 +130,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     graphqlWs,
     peerLinks: transport.handleUpgrade ? (transport as UpgradeHandler) : undefined,
     metrics,
+    graphiql: config.graphiql,
     isReady: () =>
       cluster.hasQuorumView() ? { ready: true } : { ready: false, reason: 'fewer than a majority of members reachable' },
   });
