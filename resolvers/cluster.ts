@@ -1,7 +1,17 @@
 /** Root fields of the cluster view. */
 import { builder } from '../schema/builder.js';
-import { ClusterEventRef, ClusterRef, type ClusterEventPayload } from '../schema/cluster.js';
+import {
+  ClusterEventRef,
+  ClusterRef,
+  LeadershipRef,
+  RaftEventRef,
+  type ClusterEventPayload,
+  type RaftEventPayload,
+} from '../schema/cluster.js';
 import type { ClusterEvent } from '../src/services/cluster-service.js';
+import { clusterView, roleName } from '../src/services/cluster-view.js';
+import type { RaftEvent } from '../src/raft/driver/raft-group.js';
+import { appError } from '../src/errors.js';
 import { eventStream } from '../src/util/event-stream.js';
 
 /** Cluster events are a lossy stream: a slow subscriber keeps the newest this many. */
@@ -12,7 +22,8 @@ builder.queryField('cluster', (t) =>
     type: ClusterRef,
     authScopes: { read: true },
     description: "The cluster as the answering node sees it",
-    resolve: (_root, _args, ctx) => ({ nodes: ctx.services.cluster.members() }),
+    resolve: (_root, _args, ctx) =>
+      clusterView(ctx.services.cluster.members(), ctx.services.meta.status(), ctx.services.meta.appliedIndex()),
   }),
 );
 
@@ -30,5 +41,40 @@ builder.subscriptionField('clusterEvents', (t) =>
       ...delivered.event,
       droppedBefore: delivered.droppedBefore,
     }),
+  }),
+);
+
+/** Raft events are informational and lossy like cluster events. */
+const RAFT_EVENT_BUFFER = 256;
+
+builder.subscriptionField('raftEvents', (t) =>
+  t.field({
+    type: RaftEventRef,
+    authScopes: { read: true },
+    description: 'Leader elections and role changes of the meta group as the answering node observes them',
+    subscribe: (_root, _args, ctx) =>
+      eventStream<RaftEvent>((push) => ctx.services.meta.onEvent(push), {
+        capacity: RAFT_EVENT_BUFFER,
+        policy: 'drop-oldest',
+      }),
+    resolve: (delivered: { event: RaftEvent; droppedBefore: number }): RaftEventPayload => ({
+      ...delivered.event,
+      role: roleName(delivered.event.role, false),
+      droppedBefore: delivered.droppedBefore,
+    }),
+  }),
+);
+
+builder.mutationField('transferLeadership', (t) =>
+  t.field({
+    type: LeadershipRef,
+    authScopes: { admin: true },
+    description: 'Hands leadership of the meta group to a voting member; answers once it leads',
+    args: { to: t.arg.string({ required: true, description: 'Id of the member to lead' }) },
+    resolve: async (_root, { to }, ctx) => {
+      if (!to.trim()) throw appError('BAD_USER_INPUT', 'to must name a member');
+      const status = await ctx.services.meta.transferLeadership(to);
+      return { leader: status.lead, term: status.term };
+    },
   }),
 );

@@ -1,12 +1,22 @@
 /** GraphQL types of the cluster view and its events. */
-import type { ClusterEvent, MemberView } from '../src/services/cluster-service.js';
+import type { ClusterEvent } from '../src/services/cluster-service.js';
+import type { ClusterMemberView, ClusterStatusView, RaftRoleName } from '../src/services/cluster-view.js';
 import { builder } from './builder.js';
 
-export interface ClusterView {
-  readonly nodes: readonly MemberView[];
-}
+type ClusterNodeView = ClusterMemberView;
+type ClusterView = ClusterStatusView;
 
-export const ClusterNodeRef = builder.objectRef<MemberView>('ClusterNode').implement({
+export const RaftRoleEnum = builder.enumType('RaftRole', {
+  values: {
+    LEADER: { description: 'Leads the meta group' },
+    FOLLOWER: { description: 'A voting member following the leader' },
+    CANDIDATE: { description: 'Campaigning for leadership (only known for the answering node)' },
+    PRE_CANDIDATE: { description: 'Checking whether it could win an election (only known for the answering node)' },
+    LEARNER: { description: 'Receives the log but does not vote yet' },
+  } as const,
+});
+
+export const ClusterNodeRef = builder.objectRef<ClusterNodeView>('ClusterNode').implement({
   description: "A member of the cluster as the answering node sees it.",
   fields: (t) => ({
     id: t.exposeString('id'),
@@ -25,6 +35,17 @@ export const ClusterNodeRef = builder.objectRef<MemberView>('ClusterNode').imple
       description: 'Round-trip time of the last answered heartbeat, in ms; null until one is answered',
       resolve: (m) => m.rttMs ?? null,
     }),
+    role: t.field({
+      type: RaftRoleEnum,
+      description: "The member's role in the meta group as the answering node sees it",
+      resolve: (m) => m.role,
+    }),
+    matchIndex: t.field({
+      type: 'Int64',
+      nullable: true,
+      description: 'Highest log index known to be replicated on the member; answered by the leader only (null elsewhere)',
+      resolve: (m) => m.matchIndex ?? null,
+    }),
   }),
 });
 
@@ -35,6 +56,63 @@ export const ClusterRef = builder.objectRef<ClusterView>('Cluster').implement({
       description: 'Every member, the answering node included, sorted by id',
       resolve: (c) => c.nodes,
     }),
+    leader: t.string({
+      nullable: true,
+      description: 'The id of the meta group leader, null while none is known',
+      resolve: (c) => c.leader ?? null,
+    }),
+    term: t.field({ type: 'Int64', description: 'Current Raft term of the answering node', resolve: (c) => c.term }),
+    commitIndex: t.field({
+      type: 'Int64',
+      description: 'Highest log index the answering node knows to be committed',
+      resolve: (c) => c.commitIndex,
+    }),
+    appliedIndex: t.field({
+      type: 'Int64',
+      description: 'Highest log index applied to the answering node’s state machine',
+      resolve: (c) => c.appliedIndex,
+    }),
+  }),
+});
+
+export interface RaftEventPayload {
+  readonly type: 'LEADER_ELECTED' | 'ROLE_CHANGED';
+  readonly group: string;
+  readonly leader: string;
+  readonly role: RaftRoleName;
+  readonly term: number;
+  readonly droppedBefore: number;
+}
+
+export const RaftEventTypeEnum = builder.enumType('RaftEventType', {
+  values: {
+    LEADER_ELECTED: { description: 'The answering node learned of a new leader' },
+    ROLE_CHANGED: { description: "The answering node's own role changed" },
+  } as const,
+});
+
+export const RaftEventRef = builder.objectRef<RaftEventPayload>('RaftEvent').implement({
+  fields: (t) => ({
+    type: t.field({ type: RaftEventTypeEnum, resolve: (e) => e.type }),
+    group: t.exposeString('group', { description: 'The Raft group, "meta" for now' }),
+    leader: t.string({ nullable: true, resolve: (e) => e.leader || null }),
+    role: t.field({ type: RaftRoleEnum, description: "The answering node's role after the event", resolve: (e) => e.role }),
+    term: t.field({ type: 'Int64', resolve: (e) => e.term }),
+    droppedBefore: t.exposeInt('droppedBefore', {
+      description: 'Events dropped just before this one because the subscriber fell behind',
+    }),
+  }),
+});
+
+export interface LeadershipView {
+  readonly leader: string;
+  readonly term: number;
+}
+
+export const LeadershipRef = builder.objectRef<LeadershipView>('Leadership').implement({
+  fields: (t) => ({
+    leader: t.exposeString('leader'),
+    term: t.field({ type: 'Int64', resolve: (l) => l.term }),
   }),
 });
 

@@ -3,8 +3,6 @@
  * (yoga, lean POST path, graphql-ws), metrics and the http.Server, and stops them in
  * reverse order. Tests inject a transport (the in-memory network) and a logger.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { buildSchema } from '../schema/index.js';
@@ -18,6 +16,12 @@ import { NodeMetrics } from './api/metrics.js';
 import { formatAddress, type NodeConfig } from './config/schema.js';
 import { createLogger, type Logger } from './log.js';
 import { ClusterService } from './services/cluster-service.js';
+import { MetaService } from './services/meta-service.js';
+import { TestCounterModule } from './cluster/test-counter.js';
+import { loadOrCreateIdentity, type NodeIdentity } from './cluster/node-identity.js';
+import { PersistedIncarnationPins } from './cluster/peer-pins.js';
+import { createTestHooks } from './api/test-hooks.js';
+import { systemRandom, type Random } from './util/random.js';
 import type { PeerTransport } from './transport/types.js';
 import { WsPeerTransport } from './transport/ws-transport.js';
 import { RealScheduler, type Scheduler } from './util/scheduler.js';
@@ -28,6 +32,7 @@ export interface StartNodeOptions {
   /** A transport to use instead of WebSocket peer links (tests: the in-memory network). */
   readonly transport?: PeerTransport & Partial<UpgradeHandler>;
   readonly scheduler?: Scheduler;
+  readonly random?: Random;
 }
 
 export interface RunningNode {
@@ -36,6 +41,7 @@ export interface RunningNode {
   /** http://host:port of this node's listener. */
   readonly url: string;
   readonly services: NodeServices;
+  readonly identity: NodeIdentity;
   readonly metrics: NodeMetrics;
   readonly yoga: GraphQLApp;
   readonly server: http.Server;
@@ -43,32 +49,10 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** Writes the node id into the data dir, or refuses a data dir that belongs to another node. */
-async function claimDataDir(dataDir: string, nodeId: string): Promise<void> {
-  await mkdir(dataDir, { recursive: true });
-  const file = path.join(dataDir, 'node.json');
-  let existing: string | undefined;
-  try {
-    existing = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  if (existing !== undefined) {
-    const stored = (JSON.parse(existing) as { nodeId?: unknown }).nodeId;
-    if (stored !== nodeId) {
-      throw new Error(`data dir ${dataDir} belongs to node "${String(stored)}", not "${nodeId}"`);
-    }
-    return;
-  }
-  const temp = `${file}.tmp`;
-  await writeFile(temp, JSON.stringify({ nodeId, createdAt: new Date().toISOString() }) + '\n');
-  await rename(temp, file);
-}
-
 export async function startNode(config: NodeConfig, options: StartNodeOptions = {}): Promise<RunningNode> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, nodeId: config.id });
   const scheduler = options.scheduler ?? new RealScheduler();
-  await claimDataDir(config.dataDir, config.id);
+  const identity = await loadOrCreateIdentity(config.dataDir, config.id, [config.id, ...config.peers.map((p) => p.id)]);
 
   const metrics = new NodeMetrics({ nodeId: config.id });
   const address = formatAddress(config.advertise);
@@ -81,6 +65,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       logger: logger.child({ component: 'peer-link' }),
       maxFrameBytes: config.maxFrameBytes,
       maxQueueBytes: config.sendQueueBytes,
+      identity: { clusterId: identity.clusterId, incarnation: identity.incarnation },
+      incarnations: await PersistedIncarnationPins.load(config.dataDir, logger.child({ component: 'peer-pins' })),
     });
   const cluster = new ClusterService({
     self: { id: config.id, address },
@@ -92,6 +78,21 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     failureTimeoutMs: config.failureTimeoutMs,
   });
   metrics.observePeers(() => cluster.members().filter((m) => !m.self));
+  const testCounter = new TestCounterModule();
+  const meta = await MetaService.open({
+    selfId: config.id,
+    voters: identity.bootstrapVoters,
+    dataDir: config.dataDir,
+    transport,
+    scheduler,
+    random: options.random ?? systemRandom(),
+    logger,
+    modules: [testCounter],
+    fsync: config.fsync,
+    tickMs: config.raftTickMs,
+    electionTick: config.electionTicks,
+    requestTimeoutMs: config.requestTimeoutMs,
+  });
 
   const startedAt = performance.now();
   const services: NodeServices = {
@@ -106,6 +107,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       },
     },
     cluster,
+    meta,
   };
   const tokens = new TokenRegistry(config.tokens);
   const yoga = createGraphQLApp({
@@ -131,25 +133,34 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     peerLinks: transport.handleUpgrade ? (transport as UpgradeHandler) : undefined,
     metrics,
     graphiql: config.graphiql,
-    isReady: () =>
-      cluster.hasQuorumView() ? { ready: true } : { ready: false, reason: 'fewer than a majority of members reachable' },
+    ...(config.testHooks ? { testHooks: createTestHooks({ meta, counter: testCounter, tokens }) } : {}),
+    isReady: () => (meta.leader() ? { ready: true } : { ready: false, reason: 'no leader is known' }),
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.listen.port, config.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await meta.stop();
+    await transport.close();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   cluster.start();
+  meta.start();
   logger.info({ listen: `${config.listen.host}:${port}`, peers: config.peers.map((p) => p.id) }, 'node started');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      await handOverLeadership(meta, cluster, logger);
       cluster.stop();
+      await meta.stop();
       await graphqlWs.close();
       await transport.close();
       await new Promise<void>((resolve) => {
@@ -166,10 +177,35 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     port,
     url: `http://${formatAddress({ host: config.listen.host, port })}`,
     services,
+    identity,
     metrics,
     yoga,
     server,
     graphqlWs,
     stop,
   };
+}
+
+/**
+ * A leader that is shutting down hands leadership to the most up-to-date reachable voter,
+ * so the cluster does not wait out an election timeout. Bounded; failure only costs that wait.
+ */
+async function handOverLeadership(meta: MetaService, cluster: ClusterService, logger: Logger): Promise<void> {
+  const status = meta.status();
+  if (status.role !== 'leader') return;
+  const reachable = new Set(cluster.members().filter((m) => m.reachable && !m.self).map((m) => m.id));
+  const candidates = status.config.voters
+    .filter((id) => id !== status.id && reachable.has(id))
+    .sort((a, b) => (status.progress[b]?.match ?? 0) - (status.progress[a]?.match ?? 0));
+  const target = candidates[0];
+  if (!target) {
+    logger.warn({ voters: status.config.voters, reachable: [...reachable] }, 'no reachable voter to hand leadership to');
+    return;
+  }
+  try {
+    await meta.transferLeadership(target, 2_000);
+    logger.info({ to: target }, 'handed leadership over before stopping');
+  } catch (error) {
+    logger.warn({ err: error, to: target }, 'leadership hand-over failed; stopping anyway');
+  }
 }

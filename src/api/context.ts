@@ -3,6 +3,7 @@
  * engines only through `services`, so the same resolvers run over HTTP and WebSocket.
  */
 import type { ClusterService } from '../services/cluster-service.js';
+import type { MetaService } from '../services/meta-service.js';
 import type { Principal } from './auth.js';
 
 export interface NodeInfo {
@@ -19,6 +20,7 @@ export interface NodeInfo {
 export interface NodeServices {
   readonly node: NodeInfo;
   readonly cluster: ClusterService;
+  readonly meta: MetaService;
 }
 
 export interface GraphQLContext {

@@ -11,6 +11,7 @@ import type { GraphQLApp } from './graphql-app.js';
 import type { GraphQLWsServer } from './graphql-ws.js';
 import type { NodeHandler } from './lean-http.js';
 import type { NodeMetrics } from './metrics.js';
+import { TEST_HOOK_PREFIX, type TestHooks } from './test-hooks.js';
 
 export interface UpgradeHandler {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -25,6 +26,8 @@ export interface HttpServerOptions {
   readonly metrics: NodeMetrics;
   /** Serve GraphiQL's assets (with GraphiQL itself enabled). */
   readonly graphiql: boolean;
+  /** Test-only routes under /test/ (absent unless the node runs with --test-hooks). */
+  readonly testHooks?: TestHooks;
   /** Readiness: joined the cluster and (once Raft exists) a leader is known. */
   readonly isReady: () => { ready: boolean; reason?: string };
 }
@@ -45,6 +48,7 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
   const server = http.createServer((req, res) => {
     const path = pathOf(req.url);
     if (path === '/graphql' && req.method === 'POST') return options.leanGraphQL(req, res);
+    if (options.testHooks && path.startsWith(TEST_HOOK_PREFIX)) return options.testHooks.handle(req, res, path);
     if (req.method === 'GET' || req.method === 'HEAD') {
       switch (path) {
         case '/health':

@@ -25,6 +25,11 @@ export const SETTINGS = {
   sendQueueBytes: 'send-queue-bytes',
   maxRequestBytes: 'max-request-bytes',
   graphiql: 'graphiql',
+  fsync: 'fsync',
+  raftTickMs: 'raft-tick-ms',
+  electionTicks: 'election-ticks',
+  requestTimeoutMs: 'request-timeout-ms',
+  testHooks: 'test-hooks',
 } as const;
 
 type SettingKey = keyof typeof SETTINGS;

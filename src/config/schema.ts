@@ -102,6 +102,11 @@ export const configSchema = z
     sendQueueBytes: positiveInt(1_024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
     maxRequestBytes: positiveInt(1_024, 256 * 1024 * 1024).default(1024 * 1024),
     graphiql: z.stringbool().default(true),
+    fsync: z.enum(['always', 'batch']).default('always'),
+    raftTickMs: positiveInt(5, 10_000).default(100),
+    electionTicks: positiveInt(2, 1_000).default(5),
+    requestTimeoutMs: positiveInt(100, 600_000).default(5_000),
+    testHooks: z.stringbool().default(false),
   })
   .superRefine((config, ctx) => {
     if (config.peers.some((p) => p.id === config.id)) {

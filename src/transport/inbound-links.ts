@@ -3,7 +3,11 @@
  *
  * Guarantees:
  * - A handshake that fails is answered with a plain `401 Unauthorized` before any upgrade, and
- *   logged once with the reason and the claimed peer id (never the secret or a signature).
+ *   logged once with the reason and the claimed peer id (never the secret or a signature). That
+ *   includes a dialer from another cluster ('wrong-cluster') and one whose incarnation differs
+ *   from the one pinned for its id ('stale-incarnation', with a message telling the operator to
+ *   remove the peer and add it again). A pin store that throws answers `503` and is logged.
+ * - The 101 response carries this node's incarnation and a signature over it and the cluster id.
  * - An accepted connection is bound to the peer its handshake authenticated; a frame is passed
  *   on only if it decodes as an envelope from that peer to this node (others are dropped and
  *   logged at debug).
@@ -17,12 +21,17 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
 import type { Scheduler } from '../util/scheduler.js';
 import { decodeEnvelope, type Envelope } from './envelope.js';
-import { HEADER_SERVER_SIG, serverSignature, verifyClientHandshake } from './handshake.js';
+import { HEADER_CLUSTER, HEADER_INCARNATION, serverHeaders, verifyClientHandshake, type HandshakeVerdict } from './handshake.js';
 import { ReplayCache } from './replay-cache.js';
+import type { IncarnationPins, NodeIdentity } from './types.js';
 
 export interface InboundLinksOptions {
   readonly selfId: string;
   readonly secret: string;
+  /** This node's cluster id and incarnation. */
+  readonly identity: NodeIdentity;
+  /** Peer id → incarnation first seen: a dialer presenting another one is refused. */
+  readonly incarnations: IncarnationPins;
   readonly logger: Logger;
   readonly maxFrameBytes: number;
   readonly isKnownPeer: (id: string) => boolean;
@@ -54,8 +63,14 @@ export class InboundLinks {
     this.wss.on('headers', (headers: string[], req: IncomingMessage) => {
       const ok = this.accepted.get(req);
       if (ok === undefined) return;
-      const sig = serverSignature(options.secret, { from: ok.peer, to: options.selfId, nonce: ok.nonce });
-      headers.push(`${HEADER_SERVER_SIG}: ${sig}`);
+      const proof = {
+        from: ok.peer,
+        to: options.selfId,
+        nonce: ok.nonce,
+        cluster: options.identity.clusterId,
+        incarnation: options.identity.incarnation,
+      };
+      for (const [name, value] of Object.entries(serverHeaders(options.secret, proof))) headers.push(`${name}: ${value}`);
     });
   }
 
@@ -66,23 +81,47 @@ export class InboundLinks {
       reject(socket, '503 Service Unavailable');
       return;
     }
-    const verdict = verifyClientHandshake(req.headers, {
-      secret: this.options.secret,
-      selfId: this.options.selfId,
-      isKnownPeer: this.options.isKnownPeer,
-      nowMs: this.options.wallClock(),
-      replay: this.replay,
-    });
+    let verdict: HandshakeVerdict;
+    try {
+      verdict = verifyClientHandshake(req.headers, {
+        secret: this.options.secret,
+        selfId: this.options.selfId,
+        clusterId: this.options.identity.clusterId,
+        isKnownPeer: this.options.isKnownPeer,
+        nowMs: this.options.wallClock(),
+        replay: this.replay,
+        incarnations: this.options.incarnations,
+      });
+    } catch (err) {
+      // The pin store failed (a persisted one can): fail closed, the dialer retries.
+      this.log.error({ err, remote: req.socket.remoteAddress }, 'peer handshake check failed');
+      reject(socket, '503 Service Unavailable');
+      return;
+    }
     if (!verdict.ok) {
-      this.log.warn(
-        { reason: verdict.reason, peer: verdict.claimedPeer?.slice(0, 64), remote: req.socket.remoteAddress },
-        'refused peer handshake',
-      );
+      this.logRefusal(req, verdict);
       reject(socket, '401 Unauthorized');
       return;
     }
     this.accepted.set(req, { peer: verdict.peer, nonce: verdict.nonce });
     this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, verdict.peer));
+  }
+
+  private logRefusal(req: IncomingMessage, verdict: Extract<HandshakeVerdict, { ok: false }>): void {
+    const peer = verdict.claimedPeer?.slice(0, 64);
+    const fields = { reason: verdict.reason, peer, remote: req.socket.remoteAddress };
+    if (verdict.reason === 'wrong-cluster') {
+      // Signed by the dialer, so it is what the dialer believes (and well-formed: checked).
+      this.log.warn({ ...fields, cluster: req.headers[HEADER_CLUSTER] }, 'refused peer handshake');
+    } else if (verdict.reason === 'stale-incarnation') {
+      this.log.warn(
+        { ...fields, incarnation: req.headers[HEADER_INCARNATION] },
+        `refused peer handshake: peer ${peer} presents a new identity (its data dir was probably lost) ` +
+          'and must be removed from the cluster and added again',
+      );
+    } else {
+      this.log.warn(fields, 'refused peer handshake');
+    }
   }
 
   /** Closes every inbound connection from `peer` (it was removed from the configuration). */

@@ -2,9 +2,14 @@
  * One node's outbound link to one peer: the only socket it sends that peer anything on.
  *
  * Guarantees:
- * - Dials `ws://<address>/cluster` with signed handshake headers and reports `connected` only
- *   after the server proved it holds the secret (server signature on the 101 response); a
- *   server that cannot prove it is dropped and retried like any failure.
+ * - Dials `ws://<address>/cluster` with signed handshake headers (ids, time, nonce, cluster id,
+ *   incarnation) and reports `connected` only after the server proved it holds the secret and
+ *   belongs to this cluster (server signature on the 101 response, over the cluster id and the
+ *   server's incarnation) and that incarnation matched the one pinned for the peer. A server
+ *   that fails either is dropped before anything is sent and retried like any failure (the
+ *   operator may fix it); the first such failure of an episode is logged at warn.
+ * - Logging: at most one info and one warn line per failure episode (until the link is up
+ *   again), so a peer that was down and then comes back refusing still gets its warning.
  * - Redials after any failure with exponential backoff and full jitter; the backoff resets once
  *   a link has stayed up for `stableMs`.
  * - While the link is not up, frames wait in a byte-bounded FIFO and are written in order as
@@ -21,14 +26,18 @@ import type { Logger } from '../log.js';
 import type { Random } from '../util/random.js';
 import type { Scheduler, TimerHandle } from '../util/scheduler.js';
 import { Backoff } from './backoff.js';
-import { HEADER_SERVER_SIG, clientHeaders, verifyServerSignature } from './handshake.js';
+import { HEADER_INCARNATION, clientHeaders, verifyServerHandshake, type ServerVerdict } from './handshake.js';
 import { SendQueue } from './send-queue.js';
-import type { PeerAddress } from './types.js';
+import type { IncarnationPins, NodeIdentity, PeerAddress } from './types.js';
 
 export interface OutboundLinkOptions {
   readonly selfId: string;
   readonly peer: PeerAddress;
   readonly secret: string;
+  /** This node's cluster id and incarnation. */
+  readonly identity: NodeIdentity;
+  /** Peer id → incarnation first seen: a server presenting another one is refused. */
+  readonly incarnations: IncarnationPins;
   readonly logger: Logger;
   readonly scheduler: Scheduler;
   readonly random: Random;
@@ -71,8 +80,9 @@ export class OutboundLink {
   private pongDeadline: TimerHandle | undefined;
   private connectedAt = 0;
   private reconnects = 0;
-  /** One warning per failure episode (until the link is up again), then debug. */
+  /** Per failure episode (until the link is up again): one info and one warn line, then debug. */
   private failureLogged = false;
+  private failureWarned = false;
   /** Frames refused since the queue filled up; undefined while not full. */
   private refusedInEpisode: number | undefined;
 
@@ -159,10 +169,17 @@ export class OutboundLink {
   }
 
   private dial(): void {
-    const { selfId, peer, secret } = this.options;
+    const { selfId, peer, secret, identity } = this.options;
     this.phase = 'connecting';
     const nonce = this.options.nonce();
-    const headers = clientHeaders(secret, { from: selfId, to: peer.id, nowMs: this.options.wallClock(), nonce });
+    const headers = clientHeaders(secret, {
+      from: selfId,
+      to: peer.id,
+      nowMs: this.options.wallClock(),
+      nonce,
+      cluster: identity.clusterId,
+      incarnation: identity.incarnation,
+    });
     const ws = new WebSocket(`ws://${peer.address}/cluster`, {
       headers,
       perMessageDeflate: false,
@@ -175,9 +192,36 @@ export class OutboundLink {
     let serverProved = false;
 
     ws.on('upgrade', (response) => {
-      serverProved = verifyServerSignature(secret, { from: selfId, to: peer.id, nonce }, response.headers[HEADER_SERVER_SIG]);
-      if (!serverProved) {
-        this.noteFailure('bad-server-signature', 'warn');
+      let verdict: ServerVerdict;
+      try {
+        verdict = verifyServerHandshake(response.headers, {
+          secret,
+          selfId,
+          peerId: peer.id,
+          nonce,
+          clusterId: identity.clusterId,
+          incarnations: this.options.incarnations,
+        });
+      } catch (err) {
+        // The pin store failed (a persisted one can): fail closed and retry.
+        this.log.error({ err }, 'peer incarnation check failed');
+        this.noteFailure('incarnation-check-failed', 'warn');
+        ws.terminate();
+        return;
+      }
+      serverProved = verdict.ok;
+      if (!verdict.ok) {
+        if (verdict.reason === 'stale-incarnation') {
+          this.noteFailure(
+            'stale-incarnation',
+            'warn',
+            `peer link failed: peer ${peer.id} presents a new identity (its data dir was probably lost) ` +
+              'and must be removed from the cluster and added again; will keep redialing',
+            { incarnation: response.headers[HEADER_INCARNATION] },
+          );
+        } else {
+          this.noteFailure(verdict.reason, 'warn');
+        }
         ws.terminate(); // before `open`: nothing is ever sent to a server that failed to prove itself
       }
     });
@@ -204,6 +248,7 @@ export class OutboundLink {
     this.phase = 'open';
     this.connectedAt = this.options.scheduler.now();
     this.failureLogged = false;
+    this.failureWarned = false;
     // Flush in order before anything newer can be written (send() writes only when open).
     for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) ws.send(item.frame);
     this.schedulePing(ws);
@@ -232,14 +277,21 @@ export class OutboundLink {
     });
   }
 
-  private noteFailure(reason: string, level: 'warn' | 'info'): void {
+  private noteFailure(
+    reason: string,
+    level: 'warn' | 'info',
+    msg = 'peer link failed; will keep redialing',
+    extra: Record<string, unknown> = {},
+  ): void {
     if (this.phase === 'closed') return;
-    if (this.failureLogged) {
+    // A warn-worthy failure after an info one (peer down, then back but refusing) still warns.
+    if (this.failureLogged && (level === 'info' || this.failureWarned)) {
       this.log.debug({ reason }, 'peer link attempt failed');
       return;
     }
     this.failureLogged = true;
-    this.log[level]({ reason, address: this.options.peer.address }, 'peer link failed; will keep redialing');
+    if (level === 'warn') this.failureWarned = true;
+    this.log[level]({ reason, address: this.options.peer.address, ...extra }, msg);
   }
 
   private schedulePing(ws: WebSocket): void {

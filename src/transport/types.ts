@@ -36,3 +36,23 @@ export interface PeerAddress {
   readonly id: string;
   readonly address: string;
 }
+
+/**
+ * Who this node is beyond its id: the cluster it belongs to and this incarnation of its data dir
+ * (a fresh value when the data dir is created, kept for its life). Both are non-empty printable
+ * ASCII, at most 64 characters, without leading or trailing spaces (see isIdentityToken).
+ */
+export interface NodeIdentity {
+  readonly clusterId: string;
+  readonly incarnation: string;
+}
+
+/**
+ * The incarnation each peer was first seen with. A peer that comes back with another one lost
+ * its data dir (and with it its votes and acknowledgements), so its links are refused until an
+ * operator removes it and adds it again (which re-pins it).
+ */
+export interface IncarnationPins {
+  /** True when `incarnation` is the one pinned for `peer` (pinning it if none is yet); false when a different one is pinned. */
+  check(peer: string, incarnation: string): boolean;
+}

@@ -7,7 +7,9 @@
  * One writer per socket keeps ordering and backpressure simple: a link's send queue and socket
  * buffer belong to exactly one sender.
  *
- * Guarantees: both ends of every connection authenticate with the cluster secret (handshake.ts);
+ * Guarantees: both ends of every connection authenticate with the cluster secret and check the
+ * other's cluster id and incarnation (handshake.ts): a node of another cluster, or a peer id
+ * back with another incarnation than the one pinned for it, gets no link either way;
  * per-peer memory is bounded by maxQueueBytes; frames are at most maxFrameBytes both ways (an
  * oversized outgoing message is a programming error and throws RangeError); messages on one link
  * arrive in send order, at most once; handlers run synchronously and one handler's exception
@@ -20,14 +22,22 @@ import type { Logger } from '../log.js';
 import { systemRandom, type Random } from '../util/random.js';
 import { RealScheduler, type Scheduler } from '../util/scheduler.js';
 import { ENVELOPE_VERSION, encodeEnvelope, type Envelope, type OutgoingMessage } from './envelope.js';
+import { isIdentityToken } from './handshake.js';
 import { InboundLinks } from './inbound-links.js';
 import { OutboundLink, type OutboundLinkStats } from './outbound-link.js';
-import type { LinkStateChange, PeerAddress, PeerTransport, SendResult } from './types.js';
+import type { IncarnationPins, LinkStateChange, NodeIdentity, PeerAddress, PeerTransport, SendResult } from './types.js';
 
 export interface WsPeerTransportOptions {
   readonly selfId: string;
   readonly peers: readonly PeerAddress[];
   readonly clusterSecret: string;
+  /**
+   * This node's cluster id and incarnation, both printable ASCII of 1..64 characters without
+   * leading or trailing spaces. Peers must present the same cluster id.
+   */
+  readonly identity: NodeIdentity;
+  /** The incarnation each peer was first seen with (persisted by the node); checked both ways. */
+  readonly incarnations: IncarnationPins;
   /** Used as given: pass the component's child (`logger.child({ component: 'peer-link' })`). */
   readonly logger: Logger;
   /** Largest frame sent or accepted, bytes (default 4 MiB). */
@@ -64,6 +74,12 @@ export class WsPeerTransport implements PeerTransport {
   constructor(private readonly options: WsPeerTransportOptions) {
     if (options.selfId === '') throw new Error('WsPeerTransport: selfId must not be empty');
     if (options.clusterSecret === '') throw new Error('WsPeerTransport: clusterSecret must not be empty');
+    for (const key of ['clusterId', 'incarnation'] as const) {
+      const value = options.identity[key];
+      if (!isIdentityToken(value)) {
+        throw new Error(`WsPeerTransport: identity.${key} must be 1..64 printable ASCII characters, got ${JSON.stringify(value)}`);
+      }
+    }
     this.selfId = options.selfId;
     this.log = options.logger;
     this.scheduler = options.scheduler ?? new RealScheduler();
@@ -79,6 +95,8 @@ export class WsPeerTransport implements PeerTransport {
     this.inbound = new InboundLinks({
       selfId: this.selfId,
       secret: options.clusterSecret,
+      identity: options.identity,
+      incarnations: options.incarnations,
       logger: this.log,
       maxFrameBytes: this.maxFrameBytes,
       isKnownPeer: (id) => this.links.has(id),
@@ -171,6 +189,8 @@ export class WsPeerTransport implements PeerTransport {
       selfId: this.selfId,
       peer,
       secret: this.options.clusterSecret,
+      identity: this.options.identity,
+      incarnations: this.options.incarnations,
       logger: this.log,
       scheduler: this.scheduler,
       random: this.random,

@@ -51,6 +51,11 @@ export async function testConfig(options: TestNodeOptions = {}): Promise<NodeCon
     sendQueueBytes: 1024 * 1024,
     maxRequestBytes: 64 * 1024,
     graphiql: true,
+    fsync: 'always',
+    raftTickMs: 20,
+    electionTicks: 5,
+    requestTimeoutMs: 3_000,
+    testHooks: true,
     ...options.overrides,
   };
 }

@@ -2,6 +2,10 @@
  * Test harness for WsPeerTransport over real sockets on 127.0.0.1: http servers on port 0 that
  * hand `/cluster` upgrades to a transport, pino loggers that write into an array, and one
  * cleanup that closes everything a test opened (even when the test failed).
+ *
+ * Every node gets the harness's cluster id, its own fresh incarnation and its own in-memory pins
+ * unless the test passes others (a node "restarted with its data dir" reuses its identity and
+ * pins: `h.node(id, server, peers, { identity: old.identity, incarnations: old.incarnations })`).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -9,10 +13,13 @@ import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { Envelope } from '../../../src/transport/envelope.js';
-import type { LinkStateChange, PeerAddress } from '../../../src/transport/types.js';
+import { MemoryIncarnationPins } from '../../../src/transport/incarnation-pins.js';
+import type { IncarnationPins, LinkStateChange, NodeIdentity, PeerAddress } from '../../../src/transport/types.js';
 import { WsPeerTransport, type WsPeerTransportOptions } from '../../../src/transport/ws-transport.js';
 
 export const SECRET = 'test-cluster-secret-6f1d';
+/** The cluster id every harness node shares unless a test says otherwise. */
+export const CLUSTER_ID = 'test-cluster-4b7e';
 
 export interface LogLine {
   readonly level: number;
@@ -54,6 +61,8 @@ export interface TestServer {
 
 export interface TestNode {
   readonly id: string;
+  readonly identity: NodeIdentity;
+  readonly incarnations: IncarnationPins;
   readonly transport: WsPeerTransport;
   readonly received: Envelope[];
   readonly linkEvents: LinkStateChange[];
@@ -70,6 +79,14 @@ export const FAST = {
 
 export class Harness {
   private readonly closers: Array<() => Promise<void>> = [];
+  private incarnationCounter = 0;
+
+  constructor(readonly clusterId: string = CLUSTER_ID) {}
+
+  /** A fresh identity in this harness's cluster: a new data dir for node `id`. */
+  identity(id: string, clusterId: string = this.clusterId): NodeIdentity {
+    return { clusterId, incarnation: `${id}-inc-${++this.incarnationCounter}` };
+  }
 
   async server(port = 0): Promise<TestServer> {
     const server = createServer();
@@ -119,14 +136,25 @@ export class Harness {
     options: Partial<Omit<WsPeerTransportOptions, 'selfId' | 'peers' | 'logger'>> = {},
   ): TestNode {
     const logs = captureLogs();
-    const transport = new WsPeerTransport({ selfId: id, peers, clusterSecret: SECRET, logger: logs.logger, ...FAST, ...options });
+    const identity = options.identity ?? this.identity(id);
+    const incarnations = options.incarnations ?? new MemoryIncarnationPins();
+    const transport = new WsPeerTransport({
+      selfId: id,
+      peers,
+      clusterSecret: SECRET,
+      logger: logs.logger,
+      ...FAST,
+      ...options,
+      identity,
+      incarnations,
+    });
     const received: Envelope[] = [];
     const linkEvents: LinkStateChange[] = [];
     transport.onMessage((envelope) => received.push(envelope));
     transport.onLinkState((change) => linkEvents.push(change));
     server.onUpgrade = (req, socket, head) => transport.handleUpgrade(req, socket, head);
     this.closers.push(() => transport.close());
-    return { id, transport, received, linkEvents, logs, server };
+    return { id, identity, incarnations, transport, received, linkEvents, logs, server };
   }
 
   /** Runs `close` at cleanup too (for raw clients and servers a test builds itself). */
@@ -143,6 +171,16 @@ export class Harness {
 
 export function linesWith(logs: LogCapture, msg: string): LogLine[] {
   return logs.lines.filter((line) => line.msg === msg);
+}
+
+/** Handshake refusals a node logged as a server (any message that starts "refused peer handshake"). */
+export function refusals(logs: LogCapture, reason?: string): LogLine[] {
+  return logs.lines.filter((line) => line.msg.startsWith('refused peer handshake') && (reason === undefined || line['reason'] === reason));
+}
+
+/** Failed dials a node logged (any message that starts "peer link failed"). */
+export function dialFailures(logs: LogCapture, reason?: string): LogLine[] {
+  return logs.lines.filter((line) => line.msg.startsWith('peer link failed') && (reason === undefined || line['reason'] === reason));
 }
 
 export function isConnected(node: TestNode, peer: string): boolean {

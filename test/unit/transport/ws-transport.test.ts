@@ -5,11 +5,12 @@
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { clientHeaders, serverSignature } from '../../../src/transport/handshake.js';
+import { clientHeaders, serverHeaders, type ServerProof } from '../../../src/transport/handshake.js';
+import { MemoryIncarnationPins } from '../../../src/transport/incarnation-pins.js';
 import type { Random } from '../../../src/util/random.js';
 import { ManualScheduler, RealScheduler, type Scheduler, type TimerHandle } from '../../../src/util/scheduler.js';
 import { waitFor } from '../../helpers/wait-for.js';
-import { Harness, SECRET, isConnected, linesWith, type TestNode } from './ws-harness.js';
+import { CLUSTER_ID, Harness, SECRET, dialFailures, isConnected, linesWith, refusals, type TestNode } from './ws-harness.js';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
@@ -93,8 +94,10 @@ describe('WsPeerTransport', () => {
   });
 
   it.each([
-    ['signs with the wrong secret', (req: IncomingMessage) => serverSignature('not-the-secret', proofFor(req))],
+    ['signs with the wrong secret', (req: IncomingMessage) => serverHeaders('not-the-secret', proofFor(req))],
     ['sends no proof at all', () => undefined],
+    ['sends an incarnation it did not sign', (req: IncomingMessage) => ({ ...serverHeaders(SECRET, proofFor(req)), 'x-distsync-incarnation': 'other-inc' })],
+    ['belongs to another cluster', (req: IncomingMessage) => serverHeaders(SECRET, { ...proofFor(req), cluster: 'other-cluster' })],
   ])('as a dialer, refuses a server that %s', async (_name, proof) => {
     // A fake server that accepts every dialer without knowing the secret.
     const fake = await h.server();
@@ -102,8 +105,7 @@ describe('WsPeerTransport', () => {
     let accepted = 0;
     let messages = 0;
     wss.on('headers', (headers, req) => {
-      const sig = proof(req);
-      if (sig !== undefined) headers.push(`x-distsync-server-sig: ${sig}`);
+      for (const [name, value] of Object.entries(proof(req) ?? {})) headers.push(`${name}: ${value}`);
     });
     fake.onUpgrade = (req, socket, head) =>
       wss.handleUpgrade(req, socket, head, (ws) => {
@@ -136,12 +138,122 @@ describe('WsPeerTransport', () => {
     expect(isConnected(intruder, 'a')).toBe(false);
   });
 
+  it('refuses a peer restarted with a new incarnation (lost its data dir), as a server and as a dialer', async () => {
+    const nodes = await cluster(['a', 'b']);
+    const a = nodes.get('a')!;
+    const b = nodes.get('b')!;
+    b.transport.send('a', { type: 'before', body: 0 });
+    await waitFor(() => a.received.length === 1 && isConnected(a, 'b'), 5_000, 'a and b talk');
+
+    await b.transport.close();
+    await b.server.close();
+    await waitFor(() => a.linkEvents.some((e) => e.peer === 'b' && e.state === 'disconnected'), 5_000, 'a sees b go away');
+    // The failure episode starts with b unreachable (logged at info)...
+    const down = await waitFor(() => dialFailures(a.logs)[0], 5_000, 'a fails to reach b');
+    expect(down.level).toBeLessThan(WARN);
+
+    // Same id, same secret, same address, but an empty data dir: a new incarnation and no pins.
+    const b2 = h.node('b', await h.server(b.server.port), [{ id: 'a', address: a.server.address }]);
+    expect(b2.identity.clusterId).toBe(b.identity.clusterId);
+    expect(b2.identity.incarnation).not.toBe(b.identity.incarnation);
+    b2.transport.send('a', { type: 'after', body: 1 });
+    a.transport.send('b', { type: 'to-new-b', body: 2 });
+
+    // a's server side refuses b2's dials...
+    const refused = await waitFor(() => refusals(a.logs, 'stale-incarnation')[1], 5_000, 'a refuses b2 twice');
+    expect(refused).toMatchObject({ level: WARN, peer: 'b', incarnation: b2.identity.incarnation });
+    expect(refused.msg).toMatch(/peer b presents a new identity \(its data dir was probably lost\).*removed from the cluster and added again/);
+    // ...and a's dialer refuses b2's 101 (b2 pinned a afresh and accepted it), warning once in this
+    // episode even though the episode already logged b being unreachable.
+    await waitFor(() => linesWith(b2.logs, 'inbound peer link accepted').length >= 3, 5_000, 'a redials b2 and refuses it each time');
+    const warned = dialFailures(a.logs, 'stale-incarnation');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ level: WARN, incarnation: b2.identity.incarnation });
+    expect(warned[0]!.msg).toMatch(/peer b presents a new identity/);
+
+    expect(a.received.map((e) => e.type)).toEqual(['before']);
+    expect(b2.received).toEqual([]);
+    expect(isConnected(a, 'b') || isConnected(b2, 'a')).toBe(false);
+    expect(a.linkEvents.filter((e) => e.peer === 'b').map((e) => e.state)).toEqual(['connected', 'disconnected']);
+    expect(b2.linkEvents).toEqual([]);
+  });
+
+  it('as a dialer, refuses a server whose incarnation differs from the one pinned for it, until the pin is fixed', async () => {
+    const [sa, sb] = [await h.server(), await h.server()];
+    const pins = new MemoryIncarnationPins([['b', 'b-inc-before-data-loss']]);
+    const a = h.node('a', sa, [{ id: 'b', address: sb.address }], { incarnations: pins });
+    const b = h.node('b', sb, [{ id: 'a', address: sa.address }]);
+    expect(a.transport.send('b', { type: 'queued-while-refused', body: 0 })).toBe('queued');
+
+    // b has no pin for a, so it accepts a's dials; a refuses every 101 it gets and keeps redialing.
+    await waitFor(() => linesWith(b.logs, 'inbound peer link accepted').length >= 3, 5_000, 'a dials b repeatedly');
+    const warned = dialFailures(a.logs);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ level: WARN, reason: 'stale-incarnation', incarnation: b.identity.incarnation });
+    expect(warned[0]!.msg).toContain('peer b presents a new identity');
+    expect(pins.pinned('b')).toBe('b-inc-before-data-loss');
+    expect(b.received).toEqual([]);
+    expect(a.linkEvents).toEqual([]);
+    expect(isConnected(a, 'b')).toBe(false);
+    // The other direction is refused by a's server side, with the same pin.
+    await waitFor(() => refusals(a.logs, 'stale-incarnation').length > 0, 5_000, 'a refuses b as a server');
+    expect(refusals(a.logs, 'stale-incarnation')[0]).toMatchObject({ level: WARN, peer: 'b', incarnation: b.identity.incarnation });
+    expect(a.received).toEqual([]);
+
+    // The operator removes b and adds it again (its pin is dropped): the link comes up by itself.
+    pins.forget('b');
+    await waitFor(() => b.received.length === 1, 5_000, 'the queued message arrives once a accepts b');
+    expect(b.received[0]!.type).toBe('queued-while-refused');
+    expect(pins.pinned('b')).toBe(b.identity.incarnation);
+    expect(a.linkEvents).toEqual([expect.objectContaining({ peer: 'b', state: 'connected' })]);
+  });
+
+  it('refuses a peer from another cluster sharing the secret, in both directions, without pinning it', async () => {
+    const [sa, sx] = [await h.server(), await h.server()];
+    const pins = { a: new MemoryIncarnationPins(), x: new MemoryIncarnationPins() };
+    const a = h.node('a', sa, [{ id: 'x', address: sx.address }], { incarnations: pins.a });
+    const x = h.node('x', sx, [{ id: 'a', address: sa.address }], { incarnations: pins.x, identity: h.identity('x', 'other-cluster') });
+    a.transport.send('x', { type: 'hello', body: 0 });
+    x.transport.send('a', { type: 'hello', body: 0 });
+
+    await waitFor(() => refusals(a.logs).length >= 2 && refusals(x.logs).length >= 2, 5_000, 'each refuses the other twice');
+    expect(refusals(a.logs)[0]).toMatchObject({ level: WARN, msg: 'refused peer handshake', reason: 'wrong-cluster', peer: 'x', cluster: 'other-cluster' });
+    expect(refusals(x.logs)[0]).toMatchObject({ level: WARN, reason: 'wrong-cluster', peer: 'a', cluster: CLUSTER_ID });
+    expect(dialFailures(a.logs)[0]).toMatchObject({ level: WARN, reason: 'refused by peer (401)' });
+    expect(dialFailures(x.logs)[0]).toMatchObject({ level: WARN, reason: 'refused by peer (401)' });
+
+    expect(a.received).toEqual([]);
+    expect(x.received).toEqual([]);
+    expect(a.linkEvents).toEqual([]);
+    expect(x.linkEvents).toEqual([]);
+    expect(pins.a.pinned('x')).toBeUndefined();
+    expect(pins.x.pinned('a')).toBeUndefined();
+  });
+
+  it('refuses to start with a malformed identity', async () => {
+    const sa = await h.server();
+    for (const identity of [
+      { clusterId: '', incarnation: 'a-1' },
+      { clusterId: 'c', incarnation: 'x'.repeat(65) },
+      { clusterId: 'c', incarnation: 'line\nbreak' },
+    ]) {
+      expect(() => h.node('a', sa, [], { identity })).toThrow(/WsPeerTransport: identity\.(clusterId|incarnation)/);
+    }
+  });
+
   it('drops frames whose sender or receiver does not match the authenticated link', async () => {
     const sa = await h.server();
     const a = h.node('a', sa, [{ id: 'b', address: '127.0.0.1:1' }, { id: 'c', address: '127.0.0.1:1' }]);
     // A raw client that authenticates as b, then lies in its envelopes.
     const ws = new WebSocket(`ws://${sa.address}/cluster`, {
-      headers: clientHeaders(SECRET, { from: 'b', to: 'a', nowMs: Date.now(), nonce: 'ab'.repeat(16) }),
+      headers: clientHeaders(SECRET, {
+        from: 'b',
+        to: 'a',
+        nowMs: Date.now(),
+        nonce: 'ab'.repeat(16),
+        cluster: CLUSTER_ID,
+        incarnation: 'b-raw-client',
+      }),
     });
     h.defer(() => ws.terminate());
     await new Promise<void>((resolve, reject) => {
@@ -210,7 +322,7 @@ describe('WsPeerTransport', () => {
   it('while up, refuses sends once socket buffer plus queue would pass the bound (a peer that stopped reading)', async () => {
     const stuck = await h.server();
     const wss = new WebSocketServer({ noServer: true });
-    wss.on('headers', (headers, req) => headers.push(`x-distsync-server-sig: ${serverSignature(SECRET, proofFor(req))}`));
+    wss.on('headers', (headers, req) => headers.push(...proofLines(req)));
     stuck.onUpgrade = (req, socket, head) => wss.handleUpgrade(req, socket, head, () => socket.pause());
     const bound = 1 << 20;
     const a = h.node('a', await h.server(), [{ id: 's', address: stuck.address }], { maxQueueBytes: bound, pingTimeoutMs: 10_000 });
@@ -251,7 +363,8 @@ describe('WsPeerTransport', () => {
     expect(a.transport.send('b', { type: 'while-down', body: 1 })).toBe('queued');
 
     const reopened = await h.server(b.server.port);
-    const b2 = h.node('b', reopened, [{ id: 'a', address: a.server.address }]);
+    // The same node restarted with its data dir: same identity, same pins.
+    const b2 = h.node('b', reopened, [{ id: 'a', address: a.server.address }], { identity: b.identity, incarnations: b.incarnations });
     await waitFor(() => b2.received.length === 1, 5_000, 'the message sent while down arrives');
     expect(b2.received[0]!.type).toBe('while-down');
     expect(a.linkEvents.filter((e) => e.peer === 'b').map((e) => e.state)).toEqual(['connected', 'disconnected', 'connected']);
@@ -299,7 +412,7 @@ describe('WsPeerTransport', () => {
     // A server with a valid proof that never pongs: a paused or half-open peer.
     const paused = await h.server();
     const wss = new WebSocketServer({ noServer: true, autoPong: false });
-    wss.on('headers', (headers, req) => headers.push(`x-distsync-server-sig: ${serverSignature(SECRET, proofFor(req))}`));
+    wss.on('headers', (headers, req) => headers.push(...proofLines(req)));
     let dials = 0;
     paused.onUpgrade = (req, socket, head) => wss.handleUpgrade(req, socket, head, () => dials++);
     h.defer(() => {
@@ -362,8 +475,20 @@ describe('WsPeerTransport', () => {
   });
 });
 
-function proofFor(req: IncomingMessage): { from: string; to: string; nonce: string } {
-  return { from: String(req.headers['x-distsync-from']), to: String(req.headers['x-distsync-to']), nonce: String(req.headers['x-distsync-nonce']) };
+/** What a hand-made server signs for the dialer of `req`: the harness cluster and a fixed incarnation. */
+function proofFor(req: IncomingMessage): ServerProof {
+  return {
+    from: String(req.headers['x-distsync-from']),
+    to: String(req.headers['x-distsync-to']),
+    nonce: String(req.headers['x-distsync-nonce']),
+    cluster: CLUSTER_ID,
+    incarnation: 'fake-inc-1',
+  };
+}
+
+/** A valid server proof as 101 header lines. */
+function proofLines(req: IncomingMessage): string[] {
+  return Object.entries(serverHeaders(SECRET, proofFor(req))).map(([name, value]) => `${name}: ${value}`);
 }
 
 /** Open TCP sockets, servers and connects in this process. */

@@ -1,0 +1,382 @@
+/**
+ * The driver of one Raft group on one node: it feeds the pure core (RawNode) with ticks,
+ * peer messages and proposals, and carries out each Ready in the order the core requires
+ * (early leader appends at once; persist with fsync; then votes and acks; apply; reads;
+ * advance). It resolves proposals on the node that received them — a follower forwards
+ * them to the leader and waits for its own replica to apply them — and keeps re-sending a
+ * pending proposal until it applies or its deadline passes (UNAVAILABLE, retryable); the
+ * dedup table makes re-sends apply once.
+ *
+ * Assumes: one RaftGroup per (node, group); the transport delivers only authenticated peers'
+ * envelopes; the WAL was opened on this group's directory and `recovered` came from it.
+ */
+import { randomBytes } from 'node:crypto';
+import { appError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Snapshot as StoredSnapshot, RecoveredState, Wal } from '../../storage/index.js';
+import type { Envelope } from '../../transport/envelope.js';
+import type { PeerTransport } from '../../transport/types.js';
+import type { Random } from '../../util/random.js';
+import type { Scheduler, TimerHandle } from '../../util/scheduler.js';
+import { RaftError } from '../errors.js';
+import { RawNode } from '../raw-node.js';
+import type { Message, Ready, Role, Snapshot, SoftState, Status } from '../types.js';
+import { encodeCommand } from './command-codec.js';
+import { RAFT_MESSAGE, RAFT_PROPOSE, fromWire, toWire, type ForwardedProposal, type WireMessage } from './message-codec.js';
+import { DedupStateMachine, type StateMachine } from './state-machine.js';
+
+export interface RaftGroupOptions {
+  readonly group: string;
+  readonly selfId: string;
+  /** Voters to bootstrap a fresh group with (this node included). */
+  readonly voters: readonly string[];
+  readonly transport: PeerTransport;
+  readonly wal: Wal;
+  readonly recovered: RecoveredState;
+  readonly stateMachine: StateMachine;
+  readonly scheduler: Scheduler;
+  readonly random: Random;
+  readonly logger: Logger;
+  /** One Raft tick; heartbeats go every tick, elections after electionTick..2*electionTick. */
+  readonly tickMs?: number;
+  readonly electionTick?: number;
+  /** How long a proposal or read may wait before UNAVAILABLE. */
+  readonly requestTimeoutMs?: number;
+  /** Take a snapshot and compact the log after this many applied entries. */
+  readonly snapshotEvery?: number;
+  readonly wallClock?: () => number;
+}
+
+export interface RaftEvent {
+  readonly type: 'LEADER_ELECTED' | 'ROLE_CHANGED';
+  readonly group: string;
+  readonly leader: string;
+  readonly role: Role;
+  readonly term: number;
+}
+
+interface PendingProposal {
+  readonly seq: number;
+  readonly payload: Uint8Array;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: Error) => void;
+  readonly deadline: number;
+  lastSent: number;
+}
+
+interface PendingRead {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly deadline: number;
+  index?: number;
+}
+
+export class RaftGroup {
+  readonly clientId: string;
+  private readonly node: RawNode;
+  private readonly machine: DedupStateMachine;
+  private readonly log: Logger;
+  private readonly tickMs: number;
+  private readonly electionMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly snapshotEvery: number;
+  private readonly wallClock: () => number;
+  private readonly proposals = new Map<number, PendingProposal>();
+  private readonly reads = new Map<string, PendingRead>();
+  private readonly listeners = new Set<(event: RaftEvent) => void>();
+  private readonly unsubscribe: () => void;
+  private seq = 0;
+  private readSeq = 0;
+  private pumping = false;
+  private stopped = false;
+  private ticker: TimerHandle | undefined;
+  private soft: SoftState = { lead: '', role: 'follower' };
+  private snapshotIndex: number;
+  private failure: Error | undefined;
+
+  constructor(private readonly options: RaftGroupOptions) {
+    this.log = options.logger.child({ component: 'raft', group: options.group });
+    this.tickMs = options.tickMs ?? 100;
+    const electionTick = options.electionTick ?? 5;
+    this.electionMs = this.tickMs * electionTick;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
+    this.snapshotEvery = options.snapshotEvery ?? 10_000;
+    this.wallClock = options.wallClock ?? Date.now;
+    // A fresh client id per process run: sequence numbers restart, so must the id.
+    this.clientId = `${options.selfId}/${randomBytes(6).toString('hex')}`;
+    this.machine = new DedupStateMachine(options.stateMachine);
+
+    const { recovered } = options;
+    const snapshot = recovered.snapshot ? fromStoredSnapshot(recovered.snapshot) : undefined;
+    if (snapshot) this.machine.restore(snapshot.data, snapshot.meta.index);
+    this.snapshotIndex = snapshot?.meta.index ?? 0;
+    const hasState = recovered.hardState.term > 0 || recovered.entries.length > 0 || snapshot !== undefined;
+    this.node = new RawNode({
+      id: options.selfId,
+      group: options.group,
+      peers: [...options.voters],
+      electionTick,
+      heartbeatTick: 1,
+      random: options.random,
+      preVote: true,
+      checkQuorum: true,
+      ...(hasState
+        ? { restore: { hardState: recovered.hardState, entries: recovered.entries, ...(snapshot ? { snapshot } : {}) } }
+        : {}),
+    });
+    this.unsubscribe = options.transport.onMessage((envelope) => this.onEnvelope(envelope));
+  }
+
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.node.tick();
+      this.expireRequests();
+      this.pump();
+      this.ticker = this.options.scheduler.setTimer(this.tickMs, tick);
+    };
+    this.ticker = this.options.scheduler.setTimer(this.tickMs, tick);
+    this.pump();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.ticker?.cancel();
+    this.unsubscribe();
+    const error = appError('UNAVAILABLE', 'the node is shutting down');
+    for (const p of this.proposals.values()) p.reject(error);
+    for (const r of this.reads.values()) r.reject(error);
+    this.proposals.clear();
+    this.reads.clear();
+    while (this.pumping) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** Replicates `payload` and resolves with the state machine's result on this node. */
+  propose(payload: Uint8Array): Promise<unknown> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.stopped) return Promise.reject(appError('UNAVAILABLE', 'the node is shutting down'));
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      const now = this.options.scheduler.now();
+      const pending: PendingProposal = {
+        seq,
+        payload,
+        resolve,
+        reject,
+        deadline: now + this.requestTimeoutMs,
+        lastSent: now,
+      };
+      this.proposals.set(seq, pending);
+      this.submit(pending);
+      this.pump();
+    });
+  }
+
+  /** Resolves once this replica has applied everything committed before the call (linearizable read). */
+  readBarrier(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const ctx = `${this.clientId}:r${++this.readSeq}`;
+    return new Promise((resolve, reject) => {
+      this.reads.set(ctx, { resolve, reject, deadline: this.options.scheduler.now() + this.requestTimeoutMs });
+      this.node.readIndex(ctx);
+      this.pump();
+    });
+  }
+
+  status(): Status {
+    return this.node.status();
+  }
+
+  appliedIndex(): number {
+    return this.machine.appliedIndex();
+  }
+
+  onEvent(listener: (event: RaftEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  transferLeadership(to: string): void {
+    this.node.transferLeadership(to);
+    this.pump();
+  }
+
+  private submit(p: PendingProposal): void {
+    const { lead, role } = this.soft;
+    if (role === 'leader') {
+      try {
+        this.node.propose(
+          encodeCommand({ clientId: this.clientId, seq: p.seq, timestamp: this.wallClock(), payload: p.payload }),
+        );
+      } catch (error) {
+        if (!(error instanceof RaftError)) throw error;
+        // Not accepted now (e.g. a transfer in progress): the retry loop sends it again.
+      }
+    } else if (lead) {
+      const body: ForwardedProposal = {
+        clientId: this.clientId,
+        seq: p.seq,
+        payload: Buffer.from(p.payload).toString('base64'),
+      };
+      this.options.transport.send(lead, { type: RAFT_PROPOSE, group: this.options.group, body });
+    }
+    p.lastSent = this.options.scheduler.now();
+  }
+
+  /** Fails what is past its deadline; re-sends proposals not applied after an election timeout. */
+  private expireRequests(): void {
+    const now = this.options.scheduler.now();
+    for (const [seq, p] of this.proposals) {
+      if (now >= p.deadline) {
+        this.proposals.delete(seq);
+        p.reject(appError('UNAVAILABLE', 'the proposal was not committed in time (no quorum or no leader)'));
+      } else if (now - p.lastSent >= this.electionMs) {
+        this.submit(p);
+      }
+    }
+    for (const [ctx, r] of this.reads) {
+      if (now >= r.deadline) {
+        this.reads.delete(ctx);
+        r.reject(appError('UNAVAILABLE', 'no leader confirmed the read in time'));
+      }
+    }
+  }
+
+  private onEnvelope(envelope: Envelope): void {
+    if (this.stopped || envelope.group !== this.options.group) return;
+    try {
+      if (envelope.type === RAFT_MESSAGE) {
+        const message = fromWire(envelope.body as WireMessage);
+        if (message.to !== this.options.selfId || message.from !== envelope.from) return;
+        this.node.step(message);
+      } else if (envelope.type === RAFT_PROPOSE && this.soft.role === 'leader') {
+        const body = envelope.body as ForwardedProposal;
+        this.node.propose(
+          encodeCommand({
+            clientId: body.clientId,
+            seq: body.seq,
+            timestamp: this.wallClock(),
+            payload: new Uint8Array(Buffer.from(body.payload, 'base64')),
+          }),
+        );
+      } else {
+        return;
+      }
+    } catch (error) {
+      if (!(error instanceof RaftError)) this.log.warn({ err: error, from: envelope.from }, 'bad raft message dropped');
+      return;
+    }
+    this.pump();
+  }
+
+  private send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      if (m.to === this.options.selfId) continue;
+      this.options.transport.send(m.to, { type: RAFT_MESSAGE, group: this.options.group, body: toWire(m) });
+    }
+  }
+
+  /** Handles Readies one at a time until the core has nothing more to do. */
+  private pump(): void {
+    if (this.pumping || this.stopped || this.failure) return;
+    if (!this.node.hasReady()) return;
+    this.pumping = true;
+    void this.drain().finally(() => {
+      this.pumping = false;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (!this.stopped && this.node.hasReady()) {
+        const rd = this.node.ready();
+        await this.handleReady(rd);
+        this.node.advance(rd);
+        this.maybeCompact();
+      }
+    } catch (error) {
+      // A failed fsync leaves the node unable to promise anything: stop taking work.
+      this.failure = appError('UNAVAILABLE', 'this node cannot persist its log', { cause: error });
+      this.log.fatal({ err: error }, 'raft storage failed; the group stops');
+      for (const p of this.proposals.values()) p.reject(this.failure);
+      this.proposals.clear();
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.onSoftState(rd.softState);
+    this.send(rd.earlyMessages);
+    if (rd.snapshot) await this.options.wal.saveSnapshot(toStoredSnapshot(rd.snapshot));
+    if (rd.entries.length > 0 || rd.hardState) {
+      await this.options.wal.append({
+        entries: rd.entries,
+        ...(rd.hardState ? { hardState: rd.hardState } : {}),
+      });
+    }
+    this.send(rd.messages);
+    if (rd.snapshot) {
+      this.machine.restore(rd.snapshot.data, rd.snapshot.meta.index);
+      this.snapshotIndex = rd.snapshot.meta.index;
+    }
+    for (const entry of rd.committedEntries) {
+      if (entry.type !== 'normal' || entry.index <= this.machine.appliedIndex()) continue;
+      const outcome = this.machine.applyEntry(entry.index, entry.term, entry.data);
+      if (outcome.clientId === this.clientId) {
+        const pending = this.proposals.get(outcome.seq);
+        if (pending) {
+          this.proposals.delete(outcome.seq);
+          pending.resolve(outcome.result);
+        }
+      }
+    }
+    for (const rs of rd.readStates) {
+      const read = this.reads.get(rs.ctx);
+      if (read) {
+        this.reads.delete(rs.ctx);
+        read.resolve();
+      }
+    }
+  }
+
+  private maybeCompact(): void {
+    const applied = this.machine.appliedIndex();
+    if (applied - this.snapshotIndex < this.snapshotEvery) return;
+    const data = this.machine.snapshot();
+    try {
+      this.node.compact(applied, data);
+    } catch (error) {
+      if (error instanceof RaftError) return;
+      throw error;
+    }
+    const status = this.node.status();
+    const term = this.node.logView().term(applied) ?? status.term;
+    this.snapshotIndex = applied;
+    void this.options.wal
+      .saveSnapshot({ metadata: { index: applied, term, config: status.config }, data })
+      .catch((error: unknown) => this.log.error({ err: error }, 'saving a snapshot failed'));
+  }
+
+  private onSoftState(soft: SoftState): void {
+    const previous = this.soft;
+    this.soft = soft;
+    const term = this.node.status().term;
+    if (soft.role === 'leader' && previous.role !== 'leader') {
+      this.log.info({ term }, 'became leader');
+      // Proposals waiting for a leader can go now.
+      for (const p of this.proposals.values()) this.submit(p);
+    } else if (soft.lead && soft.lead !== previous.lead) {
+      for (const p of this.proposals.values()) this.submit(p);
+    }
+    const type = soft.lead && soft.lead !== previous.lead ? 'LEADER_ELECTED' : 'ROLE_CHANGED';
+    const event: RaftEvent = { type, group: this.options.group, leader: soft.lead, role: soft.role, term };
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+function fromStoredSnapshot(s: StoredSnapshot): Snapshot {
+  return { meta: { index: s.metadata.index, term: s.metadata.term, conf: s.metadata.config }, data: s.data };
+}
+
+function toStoredSnapshot(s: Snapshot): StoredSnapshot {
+  return { metadata: { index: s.meta.index, term: s.meta.term, config: s.meta.conf }, data: s.data };
+}

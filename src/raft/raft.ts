@@ -1,0 +1,832 @@
+/**
+ * The Raft state machine of one node in one group (etcd-io/raft's raft.go): roles, terms,
+ * elections, replication, ReadIndex, snapshots, membership and leadership transfer.
+ * Messages in (step), ticks in (tick), messages out (msgs/earlyMsgs); no I/O, no clock, no
+ * randomness other than the injected Random.
+ *
+ * Guarantees (Raft Figure 3): election safety, log matching, leader completeness — given
+ * that the driver honours the Ready contract in raw-node.ts (persist before `msgs` go out).
+ * Assumes: a single caller (not re-entrant); the driver persists what Ready asks.
+ *
+ * Reference: Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm"
+ * (sections cited as §5.x) and Ongaro's thesis (cited as thesis §x.y).
+ */
+import { applyChange, checkConfChange, decodeConfChange, encodeBootstrap, encodeConfChange } from './conf-change.js';
+import { RaftError } from './errors.js';
+import { RaftLog, entrySize } from './log.js';
+import { Progress } from './progress.js';
+import { committedIndex, hasQuorum, voteResult } from './quorum.js';
+import { ReadOnly } from './read-only.js';
+import { SnapshotAssembler } from './snapshot-stream.js';
+import type { Random } from '../util/random.js';
+import {
+  NONE,
+  makeMessage,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type EntryType,
+  type HardState,
+  type Message,
+  type MessageType,
+  type NodeId,
+  type ReadState,
+  type Role,
+  type Snapshot,
+} from './types.js';
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  readonly group: string;
+  /**
+   * Voters (including this node) to bootstrap a fresh cluster; [] for a node joining an
+   * existing cluster (it learns membership by replication). With `restore`, the membership
+   * before replaying the log (a restored snapshot's membership overrides it).
+   */
+  readonly peers: readonly NodeId[];
+  readonly learners?: readonly NodeId[];
+  /** Ticks without a leader before campaigning; the actual timeout is random in [e, 2e). */
+  readonly electionTick?: number;
+  readonly heartbeatTick?: number;
+  readonly random: Random;
+  /** Byte budget of one App (at least one entry) and of one snapshot chunk. */
+  readonly maxSizePerMsg?: number;
+  /** Pipelined Apps (and snapshot chunks) in flight per follower. */
+  readonly maxInflightMsgs?: number;
+  /** Byte budget of committedEntries in one Ready. */
+  readonly maxCommittedSizePerReady?: number;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  readonly restore?: RestoreState;
+}
+
+export interface RestoreState {
+  readonly hardState: HardState;
+  readonly snapshot?: Snapshot;
+  readonly entries: readonly Entry[];
+}
+
+/** Where a proposal landed; it is committed iff the entry at index still has this term. */
+export interface ProposalPosition {
+  readonly index: number;
+  readonly term: number;
+}
+
+type CampaignKind = 'pre' | 'election' | 'transfer';
+const TRANSFER_CONTEXT = 'transfer';
+/** Snapshot chunks in flight per follower: a few, so heartbeats are never queued far behind. */
+const SNAPSHOT_WINDOW_CHUNKS = 8;
+const encoder = new TextEncoder();
+
+export class Raft {
+  readonly id: NodeId;
+  readonly group: string;
+  term = 0;
+  vote: NodeId = NONE;
+  lead: NodeId = NONE;
+  role: Role = 'follower';
+  readonly log = new RaftLog();
+  conf: ConfState;
+  /** Index of the entry (or snapshot) that produced `conf`. */
+  confIndex = 0;
+  readonly prs = new Map<NodeId, Progress>();
+  leadTransferee: NodeId = NONE;
+  /** Last index that may hold an unapplied conf change (leader). */
+  pendingConfIndex = 0;
+  /** Outbound messages that wait for this Ready's persistence. */
+  msgs: Message[] = [];
+  /** Leader replication messages that may go before persistence (thesis §10.2.1). */
+  earlyMsgs: Message[] = [];
+
+  readonly electionTimeout: number;
+  readonly heartbeatTimeout: number;
+  readonly maxSizePerMsg: number;
+  readonly maxInflight: number;
+  readonly maxCommittedSize: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  private readonly random: Random;
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  private readonly votes = new Map<NodeId, boolean>();
+  private readonly readOnly = new ReadOnly();
+  /** ReadIndex requests that arrived before this leader committed an entry of its term. */
+  private pendingReads: { from: NodeId; ctx: string }[] = [];
+  /** Read points waiting for the local state machine to apply their index. */
+  private readStates: ReadState[] = [];
+  private readonly assembler = new SnapshotAssembler();
+  /** Set by proposals and commits: send Apps when the driver next asks for a Ready (batching). */
+  private needBcast = false;
+
+  constructor(c: RaftConfig) {
+    this.id = c.id;
+    this.group = c.group;
+    this.random = c.random;
+    this.electionTimeout = c.electionTick ?? 10;
+    this.heartbeatTimeout = c.heartbeatTick ?? 1;
+    if (this.heartbeatTimeout >= this.electionTimeout) throw new Error('raft: heartbeatTick must be < electionTick');
+    this.maxSizePerMsg = c.maxSizePerMsg ?? 1 << 20;
+    this.maxInflight = c.maxInflightMsgs ?? 256;
+    this.maxCommittedSize = c.maxCommittedSizePerReady ?? 1 << 24;
+    this.preVote = c.preVote ?? true;
+    this.checkQuorum = c.checkQuorum ?? true;
+    this.conf = { voters: [...c.peers], learners: [...(c.learners ?? [])] };
+    // A node that persisted nothing yet (it crashed before its first fsync) bootstraps again.
+    const r = c.restore && (c.restore.hardState.term > 0 || c.restore.entries.length > 0 || c.restore.snapshot) ? c.restore : undefined;
+    if (r) {
+      this.log.restore(r.snapshot, r.entries, r.hardState.commit);
+      if (r.snapshot && r.snapshot.meta.index > 0) {
+        this.conf = r.snapshot.meta.conf;
+        this.confIndex = r.snapshot.meta.index;
+      }
+      this.term = r.hardState.term;
+      this.vote = r.hardState.vote;
+    } else if (this.conf.voters.length > 0) {
+      // Bootstrap (as etcd's RawNode.Bootstrap): entry 1 records the initial membership,
+      // committed by definition; the first Ready persists it. A joining node passes no peers.
+      const data = encodeBootstrap(this.conf);
+      this.log.append([{ index: 1, term: 1, type: 'confChange', data }]);
+      this.log.commitTo(1);
+      this.confIndex = 1;
+      this.term = 1;
+    }
+    this.rebuildProgress();
+    this.becomeFollower(this.term, NONE);
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  promotable(): boolean {
+    return this.conf.voters.includes(this.id);
+  }
+
+  // ---------------------------------------------------------------- role changes
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout = this.electionTimeout + this.random.int(0, this.electionTimeout - 1);
+    this.leadTransferee = NONE;
+    this.votes.clear();
+    this.readOnly.reset();
+    this.pendingReads = [];
+    this.needBcast = false;
+    this.rebuildProgress();
+  }
+
+  private rebuildProgress(): void {
+    this.prs.clear();
+    for (const id of [...this.conf.voters, ...this.conf.learners]) this.addProgress(id);
+  }
+
+  private addProgress(id: NodeId): void {
+    const pr = new Progress(this.log.lastIndex() + 1, this.maxInflight, this.conf.learners.includes(id));
+    if (id === this.id) pr.match = Math.min(this.log.stable, this.log.lastIndex());
+    this.prs.set(id, pr);
+  }
+
+  becomeFollower(term: number, lead: NodeId): void {
+    this.reset(term);
+    this.lead = lead;
+    this.role = 'follower';
+  }
+
+  private becomePreCandidate(): void {
+    // PreVote changes neither term nor vote (thesis §9.6): a node cut off cannot inflate terms.
+    this.role = 'preCandidate';
+    this.votes.clear();
+    this.lead = NONE;
+  }
+
+  private becomeCandidate(): void {
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = 'candidate';
+  }
+
+  private becomeLeader(): void {
+    this.reset(this.term);
+    this.lead = this.id;
+    this.role = 'leader';
+    // Conf changes wait until everything in the log before our term is applied.
+    this.pendingConfIndex = this.log.lastIndex();
+    // §8 / thesis §6.4: a noop entry lets the leader commit (and learn the commit index) in its term.
+    this.appendEntries([{ type: 'noop', data: new Uint8Array(0) }]);
+  }
+
+  // ---------------------------------------------------------------- ticks
+
+  tick(): void {
+    if (this.role === 'leader') this.tickLeader();
+    else this.tickElection();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.hup(this.preVote ? 'pre' : 'election');
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.electionTimeout) {
+      this.electionElapsed = 0;
+      // CheckQuorum (thesis §6.2): a leader that has not heard from a majority steps down.
+      if (this.checkQuorum && !this.quorumActive()) {
+        this.becomeFollower(this.term, NONE);
+        return;
+      }
+      for (const [id, pr] of this.prs) if (id !== this.id) pr.recentActive = false;
+      // A transfer that did not finish within an election timeout is abandoned (thesis §3.10).
+      this.leadTransferee = NONE;
+    }
+    for (const [id, pr] of this.prs) {
+      const s = pr.stream;
+      if (pr.state === 'snapshot' && s && ++s.idleTicks >= Math.max(2, this.electionTimeout / 2)) {
+        // No progress: a chunk (or its ack) was lost. Resend from what the follower holds.
+        s.idleTicks = 0;
+        s.sent = s.acked;
+        this.sendSnapshotChunks(id, pr);
+      }
+    }
+    if (this.heartbeatElapsed >= this.heartbeatTimeout) {
+      this.heartbeatElapsed = 0;
+      this.bcastHeartbeat();
+    }
+  }
+
+  private quorumActive(): boolean {
+    return hasQuorum(this.conf.voters, (id) => id === this.id || (this.prs.get(id)?.recentActive ?? false));
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  private send(m: Pick<Message, 'type' | 'to'> & Partial<Message>): void {
+    // Forwarded requests carry no term: the leader treats them as local (as etcd does).
+    const termless = m.type === 'Prop' || m.type === 'ReadIndex' || m.type === 'TransferLeader';
+    const msg = makeMessage({ group: this.group, from: this.id, term: termless ? 0 : this.term, ...m });
+    // A leader's traffic and snapshot-chunk acks (bytes held in memory, no durability promise)
+    // may go before the Ready is persisted; everything else promises durable state.
+    if ((this.role === 'leader' && !termless) || m.type === 'SnapResp') this.earlyMsgs.push(msg);
+    else this.msgs.push(msg);
+  }
+
+  /** Sends the pending batch of Apps; called when the driver asks for a Ready. */
+  flush(): void {
+    if (this.needBcast && this.role === 'leader') {
+      for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id, true);
+    }
+    this.needBcast = false;
+  }
+
+  hasPendingWork(): boolean {
+    return this.needBcast && this.role === 'leader';
+  }
+
+  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.prs.get(to);
+    if (!pr || pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    const ents = this.log.slice(pr.next, this.maxSizePerMsg);
+    if (prevTerm === undefined || ents === undefined) {
+      // The follower needs entries we compacted: InstallSnapshot (§7).
+      if (!pr.recentActive) return false;
+      pr.becomeSnapshot(this.log.snapshot);
+      this.sendSnapshotChunks(to, pr);
+      return true;
+    }
+    if (ents.length === 0 && !sendIfEmpty) return false;
+    this.send({
+      type: 'App',
+      to,
+      index: prevIndex,
+      logTerm: prevTerm,
+      entries: ents,
+      commit: this.log.committed,
+    });
+    pr.sentEntries(ents.length, ents.at(-1)?.index ?? prevIndex);
+    return true;
+  }
+
+  private sendSnapshotChunks(to: NodeId, pr: Progress): void {
+    const s = pr.stream;
+    if (!s) return;
+    const total = s.snapshot.data.length;
+    const chunk = Math.max(1, this.maxSizePerMsg);
+    const window = SNAPSHOT_WINDOW_CHUNKS;
+    if (total === 0) {
+      // An empty snapshot still travels as one (empty) chunk; `sent` = 1 marks it sent.
+      if (s.sent === 0) this.send({ type: 'Snap', to, snapshot: s.snapshot.meta, snapOffset: 0, snapTotal: 0 });
+      s.sent = 1;
+      return;
+    }
+    while (s.sent < total && s.sent - s.acked < window * chunk) {
+      const end = Math.min(total, s.sent + chunk);
+      this.send({
+        type: 'Snap',
+        to,
+        snapshot: s.snapshot.meta,
+        snapOffset: s.sent,
+        snapTotal: total,
+        snapData: s.snapshot.data.subarray(s.sent, end),
+      });
+      s.sent = end;
+    }
+  }
+
+  private bcastHeartbeat(): void {
+    const ctx = this.readOnly.lastPending();
+    for (const [id, pr] of this.prs) {
+      if (id === this.id) continue;
+      // Never tell a follower to commit beyond what it is known to hold.
+      this.send({ type: 'Heartbeat', to: id, commit: Math.min(pr.match, this.log.committed), context: ctx });
+    }
+  }
+
+  // ---------------------------------------------------------------- proposals
+
+  private appendEntries(items: readonly { type: EntryType; data: Uint8Array }[]): ProposalPosition {
+    let index = this.log.lastIndex();
+    const ents: Entry[] = items.map((it) => ({ index: ++index, term: this.term, type: it.type, data: it.data }));
+    this.log.append(ents);
+    // Our own entries count toward commit only once durable: see onPersisted().
+    this.needBcast = true;
+    return { index, term: this.term };
+  }
+
+  propose(data: Uint8Array | string): ProposalPosition {
+    this.checkCanPropose();
+    const bytes = typeof data === 'string' ? encoder.encode(data) : data;
+    return this.appendEntries([{ type: 'normal', data: bytes }]);
+  }
+
+  proposeConfChange(cc: ConfChange): ProposalPosition {
+    this.checkCanPropose();
+    // Thesis §4.1 and its 2015 erratum: one change at a time, and only after this leader
+    // committed an entry of its own term (so no earlier-term change is still in flight).
+    if (this.log.term(this.log.committed) !== this.term) {
+      throw new RaftError('CONF_CHANGE_PENDING', 'leader has not committed an entry of its term yet', this.lead);
+    }
+    if (this.pendingConfIndex > this.log.applied) {
+      throw new RaftError('CONF_CHANGE_PENDING', 'a membership change is not applied yet', this.lead);
+    }
+    checkConfChange(this.conf, cc);
+    const pos = this.appendEntries([{ type: 'confChange', data: encodeConfChange(cc) }]);
+    this.pendingConfIndex = pos.index;
+    return pos;
+  }
+
+  private checkCanPropose(): void {
+    if (this.role !== 'leader') throw new RaftError('NOT_LEADER', `${this.id} is not the leader`, this.lead);
+    if (this.leadTransferee !== NONE) {
+      throw new RaftError('TRANSFER_IN_PROGRESS', `leadership is moving to ${this.leadTransferee}`, this.lead);
+    }
+  }
+
+  // ---------------------------------------------------------------- persistence and apply
+
+  /** The driver made the log durable up to log.stable: the leader may now count itself. */
+  onPersisted(): void {
+    if (this.role !== 'leader') return;
+    const self = this.prs.get(this.id);
+    if (self && self.maybeUpdate(Math.min(this.log.stable, this.log.lastIndex()))) this.maybeCommit();
+  }
+
+  /** Called for each applied conf-change entry, in log order. */
+  applyConfEntry(e: Entry): void {
+    if (e.index <= this.confIndex) return; // already reflected (e.g. by a newer snapshot)
+    const cc = decodeConfChange(e.data);
+    this.conf = applyChange(this.conf, cc);
+    this.confIndex = e.index;
+    const members = new Set([...this.conf.voters, ...this.conf.learners]);
+    for (const id of [...this.prs.keys()]) if (!members.has(id)) this.prs.delete(id);
+    for (const id of members) {
+      const pr = this.prs.get(id);
+      if (!pr) this.addProgress(id);
+      else pr.learner = this.conf.learners.includes(id);
+    }
+    if (this.role !== 'leader') return;
+    if (!this.promotable()) {
+      // A leader removed from the voters steps down once the change is applied (thesis §4.2.2).
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
+    if (this.leadTransferee !== NONE && !this.conf.voters.includes(this.leadTransferee)) this.leadTransferee = NONE;
+    this.maybeCommit();
+    this.needBcast = true;
+  }
+
+  /** Read points whose index is covered by entries applied up to `applied`. */
+  takeReadStates(applied: number): ReadState[] {
+    const ready = this.readStates.filter((r) => r.index <= applied);
+    this.readStates = this.readStates.filter((r) => r.index > applied);
+    return ready;
+  }
+
+  hasReadStates(applied: number): boolean {
+    return this.readStates.some((r) => r.index <= applied);
+  }
+
+  compact(index: number, data: Uint8Array): Snapshot {
+    if (index <= this.log.snapshot.meta.index || index > this.log.applied) {
+      throw new RaftError('COMPACTED', `cannot snapshot at ${index}: snapshot ${this.log.snapshot.meta.index}, applied ${this.log.applied}`);
+    }
+    // The conf in effect at `index`: conf changes above it are not applied yet only if
+    // confIndex > index, which compacting below applied with a newer change forbids.
+    if (this.confIndex > index) {
+      throw new RaftError('COMPACTED', `cannot snapshot at ${index}: a membership change at ${this.confIndex} is newer`);
+    }
+    return this.log.compact(index, data, this.conf);
+  }
+
+  private maybeCommit(): boolean {
+    const mci = committedIndex(this.conf.voters, (id) => this.prs.get(id)?.match ?? 0);
+    // Figure 8 / §5.4.2: only an entry of the current term is committed by counting replicas.
+    if (mci <= this.log.committed || this.log.term(mci) !== this.term) return false;
+    const firstInTerm = this.log.term(this.log.committed) !== this.term;
+    this.log.commitTo(mci);
+    this.needBcast = true;
+    if (firstInTerm) this.releasePendingReads();
+    return true;
+  }
+
+  // ---------------------------------------------------------------- step
+
+  step(m: Message): void {
+    if (m.term === 0) {
+      // local message (or a forwarded request, which is termless)
+    } else if (m.term > this.term) {
+      if (m.type === 'Vote' || m.type === 'PreVote') {
+        const force = m.context === TRANSFER_CONTEXT;
+        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout;
+        // Leader lease (thesis §4.2.3): with a live leader, ignore disruptive candidates.
+        if (!force && inLease) return;
+      }
+      if (m.type === 'PreVote') {
+        // never change term on a PreVote
+      } else if (m.type === 'PreVoteResp' && !m.reject) {
+        // a granted PreVote carries the future term we asked for
+      } else if (m.type === 'App' || m.type === 'Heartbeat' || m.type === 'Snap') {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NONE);
+      }
+    } else if (m.term < this.term) {
+      if ((this.checkQuorum || this.preVote) && (m.type === 'Heartbeat' || m.type === 'App' || m.type === 'Snap')) {
+        // Tell a stale leader about our term so it steps down (it may be cut off by PreVote).
+        this.send({ type: 'AppResp', to: m.from });
+      } else if (m.type === 'PreVote') {
+        this.send({ type: 'PreVoteResp', to: m.from, reject: true });
+      }
+      return;
+    }
+
+    if (m.type === 'Hup') {
+      this.hup(this.preVote ? 'pre' : 'election');
+      return;
+    }
+    if (m.type === 'Vote' || m.type === 'PreVote') {
+      this.handleVoteRequest(m);
+      return;
+    }
+    switch (this.role) {
+      case 'leader':
+        this.stepLeader(m);
+        return;
+      case 'candidate':
+      case 'preCandidate':
+        this.stepCandidate(m);
+        return;
+      case 'follower':
+        this.stepFollower(m);
+        return;
+    }
+  }
+
+  private hup(kind: CampaignKind): void {
+    if (this.role === 'leader' || !this.promotable()) return;
+    // A node that has not applied a committed conf change may be counting the wrong voters.
+    for (let i = this.log.applied + 1; i <= this.log.committed; i++) {
+      if (this.log.entry(i)?.type === 'confChange') return;
+    }
+    this.campaign(kind);
+  }
+
+  private campaign(kind: CampaignKind): void {
+    let term: number;
+    let type: MessageType;
+    if (kind === 'pre') {
+      this.becomePreCandidate();
+      term = this.term + 1;
+      type = 'PreVote';
+    } else {
+      this.becomeCandidate();
+      term = this.term;
+      type = 'Vote';
+    }
+    if (this.poll(this.id, true) === 'won') {
+      if (kind === 'pre') this.campaign('election');
+      else this.becomeLeader();
+      return;
+    }
+    for (const id of this.conf.voters) {
+      if (id === this.id) continue;
+      this.send({
+        type,
+        to: id,
+        term,
+        index: this.log.lastIndex(),
+        logTerm: this.log.lastTerm(),
+        context: kind === 'transfer' ? TRANSFER_CONTEXT : '',
+      });
+    }
+  }
+
+  private poll(id: NodeId, granted: boolean): 'pending' | 'won' | 'lost' {
+    if (!this.votes.has(id)) this.votes.set(id, granted);
+    return voteResult(this.conf.voters, this.votes);
+  }
+
+  private handleVoteRequest(m: Message): void {
+    const respType = m.type === 'Vote' ? 'VoteResp' : 'PreVoteResp';
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NONE && this.lead === NONE) ||
+      (m.type === 'PreVote' && m.term > this.term);
+    // §5.4.1: grant only to a candidate whose log is at least as up to date as ours.
+    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+      // Respond with the candidate's term: for PreVote that is a future term we do not adopt.
+      this.send({ type: respType, to: m.from, term: m.term });
+      if (m.type === 'Vote') {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type: respType, to: m.from, reject: true });
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    const myResp: MessageType = this.role === 'preCandidate' ? 'PreVoteResp' : 'VoteResp';
+    if (m.type === 'App' || m.type === 'Heartbeat' || m.type === 'Snap') {
+      // A leader exists for our term (§5.2): fall back to follower and handle it as one.
+      this.becomeFollower(m.term, m.from);
+      this.stepFollower(m);
+      return;
+    }
+    if (m.type !== myResp) return;
+    const result = this.poll(m.from, !m.reject);
+    if (result === 'won') {
+      if (this.role === 'preCandidate') this.campaign('election');
+      else this.becomeLeader();
+    } else if (result === 'lost') {
+      this.becomeFollower(this.term, NONE);
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'Prop':
+      case 'ReadIndex':
+      case 'TransferLeader':
+        if (this.lead !== NONE) this.send({ ...m, to: this.lead });
+        return;
+      case 'App':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleAppend(m);
+        return;
+      case 'Heartbeat':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case 'Snap':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleSnapChunk(m);
+        return;
+      case 'TimeoutNow':
+        // Thesis §3.10: campaign at once, skipping PreVote and the leader lease.
+        this.hup('transfer');
+        return;
+      case 'ReadIndexResp':
+        this.readStates.push({ index: m.index, ctx: m.context });
+        return;
+      case 'Hup':
+      case 'PreVote':
+      case 'PreVoteResp':
+      case 'Vote':
+      case 'VoteResp':
+      case 'AppResp':
+      case 'HeartbeatResp':
+      case 'SnapResp':
+        return; // not for a follower (stale responses, or handled in step())
+    }
+  }
+
+  private handleAppend(m: Message): void {
+    if (m.index < this.log.committed) {
+      this.send({ type: 'AppResp', to: m.from, index: this.log.committed });
+      return;
+    }
+    const last = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (last !== undefined) {
+      this.send({ type: 'AppResp', to: m.from, index: last });
+      return;
+    }
+    // Fast back-off (§5.3, etcd's findConflictByTerm): suggest the last index whose term is
+    // <= the leader's term at m.index, so a whole divergent term is skipped per round trip.
+    const [hintIndex, hintTerm] = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
+    this.send({ type: 'AppResp', to: m.from, index: m.index, reject: true, rejectHint: hintIndex, logTerm: hintTerm });
+  }
+
+  private handleHeartbeat(m: Message): void {
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    this.send({ type: 'HeartbeatResp', to: m.from, context: m.context });
+  }
+
+  private handleSnapChunk(m: Message): void {
+    const out = this.assembler.accept(m);
+    if (out.kind === 'ack') {
+      this.send({ type: 'SnapResp', to: m.from, index: out.received, reject: out.reject });
+      return;
+    }
+    const snap = out.snapshot;
+    if (this.restoreSnapshot(snap)) {
+      this.send({ type: 'AppResp', to: m.from, index: this.log.lastIndex() });
+    } else {
+      this.send({ type: 'AppResp', to: m.from, index: this.log.committed });
+    }
+  }
+
+  private restoreSnapshot(snap: Snapshot): boolean {
+    const { index, term } = snap.meta;
+    if (index <= this.log.committed) return false;
+    if (this.log.matchTerm(index, term)) {
+      // We already hold the snapshot's last entry: by log matching, everything before it too.
+      this.log.commitTo(index);
+      return false;
+    }
+    this.log.installSnapshot(snap);
+    this.conf = snap.meta.conf;
+    this.confIndex = index;
+    this.rebuildProgress();
+    return true;
+  }
+
+  // ---------------------------------------------------------------- leader
+
+  private stepLeader(m: Message): void {
+    if (m.type === 'Prop') {
+      if (this.leadTransferee !== NONE || m.entries.length === 0) return;
+      this.appendEntries(m.entries.map((e) => ({ type: 'normal' as const, data: e.data })));
+      return;
+    }
+    if (m.type === 'ReadIndex') {
+      this.handleReadIndex(m.from === NONE ? this.id : m.from, m.context);
+      return;
+    }
+    if (m.type === 'TransferLeader') {
+      this.handleTransfer(m.context);
+      return;
+    }
+    const pr = this.prs.get(m.from);
+    if (!pr || m.from === this.id) return;
+    if (m.type === 'AppResp' || m.type === 'HeartbeatResp' || m.type === 'SnapResp') {
+      pr.recentActive = true;
+      if (m.type === 'AppResp') this.handleAppResp(m, pr);
+      else if (m.type === 'HeartbeatResp') this.handleHeartbeatResp(m, pr);
+      else this.handleSnapResp(m, pr);
+    }
+  }
+
+  private handleAppResp(m: Message, pr: Progress): void {
+    if (m.reject) {
+      let next = m.rejectHint;
+      if (m.logTerm > 0) next = this.log.findConflictByTerm(m.rejectHint, m.logTerm)[0];
+      if (pr.maybeDecrTo(m.index, next)) {
+        if (pr.state === 'replicate') pr.becomeProbe();
+        this.sendAppend(m.from, true);
+      }
+      return;
+    }
+    // While a snapshot streams, only the answer to its last chunk matters: the follower then
+    // holds at least the snapshot's index (installed, or already had it). Earlier acks are stale.
+    if (pr.state === 'snapshot' && m.index < (pr.stream?.snapshot.meta.index ?? 0)) return;
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(m.index)) return;
+    if (pr.state === 'probe') pr.becomeReplicate();
+    else if (pr.state === 'snapshot') {
+      if (pr.match + 1 >= this.log.firstIndex()) pr.becomeReplicate();
+      else pr.becomeProbe();
+    } else pr.inflights.freeLE(m.index);
+    if (this.maybeCommit()) {
+      // needBcast carries the new commit index to everyone at the next Ready.
+    } else if (wasPaused) {
+      this.sendAppend(m.from, true);
+    }
+    while (this.sendAppend(m.from, false)) {
+      // keep the pipeline full
+    }
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
+      this.send({ type: 'TimeoutNow', to: m.from });
+    }
+  }
+
+  private handleHeartbeatResp(m: Message, pr: Progress): void {
+    pr.probeSent = false;
+    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
+    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
+    if (m.context === '') return;
+    const acks = this.readOnly.recvAck(m.from, m.context);
+    if (!acks || !hasQuorum(this.conf.voters, (id) => acks.has(id))) return;
+    for (const r of this.readOnly.advance(m.context)) this.answerRead(r.from, r.ctx, r.index);
+  }
+
+  private handleSnapResp(m: Message, pr: Progress): void {
+    const s = pr.stream;
+    if (pr.state !== 'snapshot' || !s) return;
+    if (m.reject) {
+      // The follower holds only m.index bytes of this stream (it restarted, or it has no room
+      // for what we sent ahead): resend from there.
+      s.acked = s.sent = m.index;
+      s.idleTicks = 0;
+    } else if (m.index > s.acked) {
+      s.acked = m.index;
+      s.sent = Math.max(s.sent, s.acked);
+      s.idleTicks = 0;
+    }
+    this.sendSnapshotChunks(m.from, pr);
+  }
+
+  /** Thesis §6.4: record the commit index, then confirm leadership with a heartbeat round. */
+  private handleReadIndex(from: NodeId, ctx: string): void {
+    if (this.log.term(this.log.committed) !== this.term) {
+      // Our commit index may lag the true one until we commit an entry of our term.
+      this.pendingReads.push({ from, ctx });
+      return;
+    }
+    if (this.conf.voters.length === 1 && this.promotable()) {
+      this.answerRead(from, ctx, this.log.committed);
+      return;
+    }
+    this.readOnly.add(this.log.committed, ctx, from, this.id);
+    this.bcastHeartbeat();
+  }
+
+  private releasePendingReads(): void {
+    const reads = this.pendingReads;
+    this.pendingReads = [];
+    for (const r of reads) this.handleReadIndex(r.from, r.ctx);
+  }
+
+  private answerRead(from: NodeId, ctx: string, index: number): void {
+    if (from === this.id) this.readStates.push({ index, ctx });
+    else this.send({ type: 'ReadIndexResp', to: from, index, context: ctx });
+  }
+
+  private handleTransfer(target: NodeId): void {
+    const pr = this.prs.get(target);
+    if (target === this.id || !pr || pr.learner) return;
+    if (this.leadTransferee === target) return;
+    // The transfer must finish within one election timeout (checked in tickLeader).
+    this.electionElapsed = 0;
+    this.leadTransferee = target;
+    if (pr.match === this.log.lastIndex()) this.send({ type: 'TimeoutNow', to: target });
+    else this.sendAppend(target, true);
+  }
+
+  /** Local or forwarded request to move leadership to `target`. */
+  transferLeadership(target: NodeId): void {
+    if (this.role === 'leader') this.handleTransfer(target);
+    else if (this.lead !== NONE) this.send({ type: 'TransferLeader', to: this.lead, context: target });
+  }
+
+  readIndex(ctx: string): void {
+    if (this.role === 'leader') {
+      this.handleReadIndex(this.id, ctx);
+      return;
+    }
+    if (this.lead === NONE) throw new RaftError('NOT_LEADER', 'no leader known for a read', NONE);
+    this.send({ type: 'ReadIndex', to: this.lead, context: ctx });
+  }
+
+  /** Approximate in-memory bytes of unsent entries (for drivers that bound memory). */
+  static size(ents: readonly Entry[]): number {
+    return ents.reduce((n, e) => n + entrySize(e), 0);
+  }
+}
