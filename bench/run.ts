@@ -12,9 +12,10 @@ import { stopAllChildren } from './lib/children.js';
 import { removeAllTempDirsSync } from './lib/temp-dirs.js';
 import type { Suite, SuiteContext } from './lib/suite.js';
 import { httpSuite } from './suites/http.js';
+import { raftSuite } from './suites/raft.js';
 
-/** In run order. Later suites (raft, locks) are added here. */
-const SUITES: readonly Suite[] = [httpSuite];
+/** In run order. Later suites (locks, …) are added here. */
+const SUITES: readonly Suite[] = [httpSuite, raftSuite];
 
 async function main(argv: readonly string[]): Promise<number> {
   const wanted = argv.filter((arg) => !arg.startsWith('-'));

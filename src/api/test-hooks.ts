@@ -2,8 +2,9 @@
  * Test hooks, served only when the node runs with `--test-hooks` and only to admin tokens:
  * `POST /test/counter {"add": n}` replicates an increment of the meta group's test counter
  * and answers `{ total, writes, index }`; `GET /test/counter` answers the counter after a
- * linearizable read barrier. Multi-process tests use them to prove no acknowledged write
- * is lost. They are not part of the GraphQL schema.
+ * linearizable read barrier; `POST /test/raft-load` runs a bounded proposal load inside
+ * this node (the Raft benchmark). Multi-process tests use them to prove no acknowledged
+ * write is lost. They are not part of the GraphQL schema.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
@@ -11,6 +12,7 @@ import type { TestCounterModule } from '../cluster/test-counter.js';
 import { TEST_COUNTER } from '../cluster/test-counter.js';
 import type { MetaService } from '../services/meta-service.js';
 import { hasScope, type TokenRegistry } from './auth.js';
+import { runProposalLoad, type ProposalLoadOptions } from './proposal-load.js';
 
 export const TEST_HOOK_PREFIX = '/test/';
 
@@ -46,6 +48,21 @@ export function createTestHooks(options: {
   const run = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
     const principal = options.tokens.authenticate(req.headers.authorization);
     if (!principal || !hasScope(principal, 'admin')) return send(res, 401, { error: 'admin token required' });
+    if (path === '/test/raft-load' && req.method === 'POST') {
+      const body = (await readJson(req)) as Partial<Record<keyof ProposalLoadOptions, unknown>>;
+      const int = (value: unknown, fallback: number, max: number) =>
+        typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? Math.min(value, max) : fallback;
+      return send(
+        res,
+        200,
+        await runProposalLoad(options.meta, {
+          concurrency: int(body.concurrency, 1, 4096),
+          durationMs: int(body.durationMs, 5_000, 60_000),
+          maxProposals: int(body.maxProposals, 1_000_000, 5_000_000),
+          payloadBytes: int(body.payloadBytes, 256, 64 * 1024),
+        }),
+      );
+    }
     if (path !== '/test/counter') return send(res, 404, { error: 'no such test hook' });
     if (req.method === 'POST') {
       const body = (await readJson(req)) as { add?: unknown };

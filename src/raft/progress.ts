@@ -50,6 +50,8 @@ export interface SnapshotStream {
   acked: number;
   /** Ticks since the follower last confirmed a chunk; restart from `acked` when stale. */
   idleTicks: number;
+  /** What the follower said it holds in its latest answer (it may have restarted since `acked`). */
+  reported: number;
 }
 
 export class Progress {
@@ -87,7 +89,7 @@ export class Progress {
   becomeSnapshot(snapshot: Snapshot): void {
     this.state = 'snapshot';
     this.reset();
-    this.stream = { snapshot, sent: 0, acked: 0, idleTicks: 0 };
+    this.stream = { snapshot, sent: 0, acked: 0, idleTicks: 0, reported: 0 };
   }
 
   private reset(): void {

@@ -12,6 +12,7 @@
  * (sections cited as §5.x) and Ongaro's thesis (cited as thesis §x.y).
  */
 import { applyChange, checkConfChange, decodeConfChange, encodeBootstrap, encodeConfChange } from './conf-change.js';
+import { handleReadIndex, handleTransfer, maybeCommit, sendAppend, stepLeader, tickLeader } from './leader.js';
 import { RaftError } from './errors.js';
 import { RaftLog, entrySize } from './log.js';
 import { Progress } from './progress.js';
@@ -74,8 +75,6 @@ export interface ProposalPosition {
 
 type CampaignKind = 'pre' | 'election' | 'transfer';
 const TRANSFER_CONTEXT = 'transfer';
-/** Snapshot chunks in flight per follower: a few, so heartbeats are never queued far behind. */
-const SNAPSHOT_WINDOW_CHUNKS = 8;
 const encoder = new TextEncoder();
 
 export class Raft {
@@ -107,18 +106,19 @@ export class Raft {
   readonly checkQuorum: boolean;
   private readonly random: Random;
 
-  private electionElapsed = 0;
-  private heartbeatElapsed = 0;
+  // Internal to src/raft (the leader side in leader.ts uses them); RawNode is the public face.
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
   private readonly votes = new Map<NodeId, boolean>();
-  private readonly readOnly = new ReadOnly();
+  readonly readOnly = new ReadOnly();
   /** ReadIndex requests that arrived before this leader committed an entry of its term. */
-  private pendingReads: { from: NodeId; ctx: string }[] = [];
+  pendingReads: { from: NodeId; ctx: string }[] = [];
   /** Read points waiting for the local state machine to apply their index. */
-  private readStates: ReadState[] = [];
+  readStates: ReadState[] = [];
   private readonly assembler = new SnapshotAssembler();
   /** Set by proposals and commits: send Apps when the driver next asks for a Ready (batching). */
-  private needBcast = false;
+  needBcast = false;
 
   constructor(c: RaftConfig) {
     this.id = c.id;
@@ -226,7 +226,7 @@ export class Raft {
   // ---------------------------------------------------------------- ticks
 
   tick(): void {
-    if (this.role === 'leader') this.tickLeader();
+    if (this.role === 'leader') tickLeader(this);
     else this.tickElection();
   }
 
@@ -238,42 +238,11 @@ export class Raft {
     }
   }
 
-  private tickLeader(): void {
-    this.heartbeatElapsed++;
-    this.electionElapsed++;
-    if (this.electionElapsed >= this.electionTimeout) {
-      this.electionElapsed = 0;
-      // CheckQuorum (thesis §6.2): a leader that has not heard from a majority steps down.
-      if (this.checkQuorum && !this.quorumActive()) {
-        this.becomeFollower(this.term, NONE);
-        return;
-      }
-      for (const [id, pr] of this.prs) if (id !== this.id) pr.recentActive = false;
-      // A transfer that did not finish within an election timeout is abandoned (thesis §3.10).
-      this.leadTransferee = NONE;
-    }
-    for (const [id, pr] of this.prs) {
-      const s = pr.stream;
-      if (pr.state === 'snapshot' && s && ++s.idleTicks >= Math.max(2, this.electionTimeout / 2)) {
-        // No progress: a chunk (or its ack) was lost. Resend from what the follower holds.
-        s.idleTicks = 0;
-        s.sent = s.acked;
-        this.sendSnapshotChunks(id, pr);
-      }
-    }
-    if (this.heartbeatElapsed >= this.heartbeatTimeout) {
-      this.heartbeatElapsed = 0;
-      this.bcastHeartbeat();
-    }
-  }
 
-  private quorumActive(): boolean {
-    return hasQuorum(this.conf.voters, (id) => id === this.id || (this.prs.get(id)?.recentActive ?? false));
-  }
 
   // ---------------------------------------------------------------- sending
 
-  private send(m: Pick<Message, 'type' | 'to'> & Partial<Message>): void {
+  send(m: Pick<Message, 'type' | 'to'> & Partial<Message>): void {
     // Forwarded requests carry no term: the leader treats them as local (as etcd does).
     const termless = m.type === 'Prop' || m.type === 'ReadIndex' || m.type === 'TransferLeader';
     const msg = makeMessage({ group: this.group, from: this.id, term: termless ? 0 : this.term, ...m });
@@ -286,7 +255,7 @@ export class Raft {
   /** Sends the pending batch of Apps; called when the driver asks for a Ready. */
   flush(): void {
     if (this.needBcast && this.role === 'leader') {
-      for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id, true);
+      for (const id of this.prs.keys()) if (id !== this.id) sendAppend(this, id, true);
     }
     this.needBcast = false;
   }
@@ -295,70 +264,12 @@ export class Raft {
     return this.needBcast && this.role === 'leader';
   }
 
-  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
-    const pr = this.prs.get(to);
-    if (!pr || pr.isPaused()) return false;
-    const prevIndex = pr.next - 1;
-    const prevTerm = this.log.term(prevIndex);
-    const ents = this.log.slice(pr.next, this.maxSizePerMsg);
-    if (prevTerm === undefined || ents === undefined) {
-      // The follower needs entries we compacted: InstallSnapshot (§7).
-      if (!pr.recentActive) return false;
-      pr.becomeSnapshot(this.log.snapshot);
-      this.sendSnapshotChunks(to, pr);
-      return true;
-    }
-    if (ents.length === 0 && !sendIfEmpty) return false;
-    this.send({
-      type: 'App',
-      to,
-      index: prevIndex,
-      logTerm: prevTerm,
-      entries: ents,
-      commit: this.log.committed,
-    });
-    pr.sentEntries(ents.length, ents.at(-1)?.index ?? prevIndex);
-    return true;
-  }
 
-  private sendSnapshotChunks(to: NodeId, pr: Progress): void {
-    const s = pr.stream;
-    if (!s) return;
-    const total = s.snapshot.data.length;
-    const chunk = Math.max(1, this.maxSizePerMsg);
-    const window = SNAPSHOT_WINDOW_CHUNKS;
-    if (total === 0) {
-      // An empty snapshot still travels as one (empty) chunk; `sent` = 1 marks it sent.
-      if (s.sent === 0) this.send({ type: 'Snap', to, snapshot: s.snapshot.meta, snapOffset: 0, snapTotal: 0 });
-      s.sent = 1;
-      return;
-    }
-    while (s.sent < total && s.sent - s.acked < window * chunk) {
-      const end = Math.min(total, s.sent + chunk);
-      this.send({
-        type: 'Snap',
-        to,
-        snapshot: s.snapshot.meta,
-        snapOffset: s.sent,
-        snapTotal: total,
-        snapData: s.snapshot.data.subarray(s.sent, end),
-      });
-      s.sent = end;
-    }
-  }
 
-  private bcastHeartbeat(): void {
-    const ctx = this.readOnly.lastPending();
-    for (const [id, pr] of this.prs) {
-      if (id === this.id) continue;
-      // Never tell a follower to commit beyond what it is known to hold.
-      this.send({ type: 'Heartbeat', to: id, commit: Math.min(pr.match, this.log.committed), context: ctx });
-    }
-  }
 
   // ---------------------------------------------------------------- proposals
 
-  private appendEntries(items: readonly { type: EntryType; data: Uint8Array }[]): ProposalPosition {
+  appendEntries(items: readonly { type: EntryType; data: Uint8Array }[]): ProposalPosition {
     let index = this.log.lastIndex();
     const ents: Entry[] = items.map((it) => ({ index: ++index, term: this.term, type: it.type, data: it.data }));
     this.log.append(ents);
@@ -402,7 +313,7 @@ export class Raft {
   onPersisted(): void {
     if (this.role !== 'leader') return;
     const self = this.prs.get(this.id);
-    if (self && self.maybeUpdate(Math.min(this.log.stable, this.log.lastIndex()))) this.maybeCommit();
+    if (self && self.maybeUpdate(Math.min(this.log.stable, this.log.lastIndex()))) maybeCommit(this);
   }
 
   /** Called for each applied conf-change entry, in log order. */
@@ -425,7 +336,7 @@ export class Raft {
       return;
     }
     if (this.leadTransferee !== NONE && !this.conf.voters.includes(this.leadTransferee)) this.leadTransferee = NONE;
-    this.maybeCommit();
+    maybeCommit(this);
     this.needBcast = true;
   }
 
@@ -452,16 +363,6 @@ export class Raft {
     return this.log.compact(index, data, this.conf);
   }
 
-  private maybeCommit(): boolean {
-    const mci = committedIndex(this.conf.voters, (id) => this.prs.get(id)?.match ?? 0);
-    // Figure 8 / §5.4.2: only an entry of the current term is committed by counting replicas.
-    if (mci <= this.log.committed || this.log.term(mci) !== this.term) return false;
-    const firstInTerm = this.log.term(this.log.committed) !== this.term;
-    this.log.commitTo(mci);
-    this.needBcast = true;
-    if (firstInTerm) this.releasePendingReads();
-    return true;
-  }
 
   // ---------------------------------------------------------------- step
 
@@ -504,7 +405,7 @@ export class Raft {
     }
     switch (this.role) {
       case 'leader':
-        this.stepLeader(m);
+        stepLeader(this, m);
         return;
       case 'candidate':
       case 'preCandidate':
@@ -690,135 +591,23 @@ export class Raft {
 
   // ---------------------------------------------------------------- leader
 
-  private stepLeader(m: Message): void {
-    if (m.type === 'Prop') {
-      if (this.leadTransferee !== NONE || m.entries.length === 0) return;
-      this.appendEntries(m.entries.map((e) => ({ type: 'normal' as const, data: e.data })));
-      return;
-    }
-    if (m.type === 'ReadIndex') {
-      this.handleReadIndex(m.from === NONE ? this.id : m.from, m.context);
-      return;
-    }
-    if (m.type === 'TransferLeader') {
-      this.handleTransfer(m.context);
-      return;
-    }
-    const pr = this.prs.get(m.from);
-    if (!pr || m.from === this.id) return;
-    if (m.type === 'AppResp' || m.type === 'HeartbeatResp' || m.type === 'SnapResp') {
-      pr.recentActive = true;
-      if (m.type === 'AppResp') this.handleAppResp(m, pr);
-      else if (m.type === 'HeartbeatResp') this.handleHeartbeatResp(m, pr);
-      else this.handleSnapResp(m, pr);
-    }
-  }
 
-  private handleAppResp(m: Message, pr: Progress): void {
-    if (m.reject) {
-      let next = m.rejectHint;
-      if (m.logTerm > 0) next = this.log.findConflictByTerm(m.rejectHint, m.logTerm)[0];
-      if (pr.maybeDecrTo(m.index, next)) {
-        if (pr.state === 'replicate') pr.becomeProbe();
-        this.sendAppend(m.from, true);
-      }
-      return;
-    }
-    // While a snapshot streams, only the answer to its last chunk matters: the follower then
-    // holds at least the snapshot's index (installed, or already had it). Earlier acks are stale.
-    if (pr.state === 'snapshot' && m.index < (pr.stream?.snapshot.meta.index ?? 0)) return;
-    const wasPaused = pr.isPaused();
-    if (!pr.maybeUpdate(m.index)) return;
-    if (pr.state === 'probe') pr.becomeReplicate();
-    else if (pr.state === 'snapshot') {
-      if (pr.match + 1 >= this.log.firstIndex()) pr.becomeReplicate();
-      else pr.becomeProbe();
-    } else pr.inflights.freeLE(m.index);
-    if (this.maybeCommit()) {
-      // needBcast carries the new commit index to everyone at the next Ready.
-    } else if (wasPaused) {
-      this.sendAppend(m.from, true);
-    }
-    while (this.sendAppend(m.from, false)) {
-      // keep the pipeline full
-    }
-    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
-      this.send({ type: 'TimeoutNow', to: m.from });
-    }
-  }
 
-  private handleHeartbeatResp(m: Message, pr: Progress): void {
-    pr.probeSent = false;
-    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
-    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
-    if (m.context === '') return;
-    const acks = this.readOnly.recvAck(m.from, m.context);
-    if (!acks || !hasQuorum(this.conf.voters, (id) => acks.has(id))) return;
-    for (const r of this.readOnly.advance(m.context)) this.answerRead(r.from, r.ctx, r.index);
-  }
 
-  private handleSnapResp(m: Message, pr: Progress): void {
-    const s = pr.stream;
-    if (pr.state !== 'snapshot' || !s) return;
-    if (m.reject) {
-      // The follower holds only m.index bytes of this stream (it restarted, or it has no room
-      // for what we sent ahead): resend from there.
-      s.acked = s.sent = m.index;
-      s.idleTicks = 0;
-    } else if (m.index > s.acked) {
-      s.acked = m.index;
-      s.sent = Math.max(s.sent, s.acked);
-      s.idleTicks = 0;
-    }
-    this.sendSnapshotChunks(m.from, pr);
-  }
 
-  /** Thesis §6.4: record the commit index, then confirm leadership with a heartbeat round. */
-  private handleReadIndex(from: NodeId, ctx: string): void {
-    if (this.log.term(this.log.committed) !== this.term) {
-      // Our commit index may lag the true one until we commit an entry of our term.
-      this.pendingReads.push({ from, ctx });
-      return;
-    }
-    if (this.conf.voters.length === 1 && this.promotable()) {
-      this.answerRead(from, ctx, this.log.committed);
-      return;
-    }
-    this.readOnly.add(this.log.committed, ctx, from, this.id);
-    this.bcastHeartbeat();
-  }
 
-  private releasePendingReads(): void {
-    const reads = this.pendingReads;
-    this.pendingReads = [];
-    for (const r of reads) this.handleReadIndex(r.from, r.ctx);
-  }
 
-  private answerRead(from: NodeId, ctx: string, index: number): void {
-    if (from === this.id) this.readStates.push({ index, ctx });
-    else this.send({ type: 'ReadIndexResp', to: from, index, context: ctx });
-  }
 
-  private handleTransfer(target: NodeId): void {
-    const pr = this.prs.get(target);
-    if (target === this.id || !pr || pr.learner) return;
-    if (this.leadTransferee === target) return;
-    // The transfer must finish within one election timeout (checked in tickLeader).
-    this.electionElapsed = 0;
-    this.leadTransferee = target;
-    if (pr.match === this.log.lastIndex()) this.send({ type: 'TimeoutNow', to: target });
-    else this.sendAppend(target, true);
-  }
 
   /** Local or forwarded request to move leadership to `target`. */
   transferLeadership(target: NodeId): void {
-    if (this.role === 'leader') this.handleTransfer(target);
+    if (this.role === 'leader') handleTransfer(this, target);
     else if (this.lead !== NONE) this.send({ type: 'TransferLeader', to: this.lead, context: target });
   }
 
   readIndex(ctx: string): void {
     if (this.role === 'leader') {
-      this.handleReadIndex(this.id, ctx);
+      handleReadIndex(this, this.id, ctx);
       return;
     }
     if (this.lead === NONE) throw new RaftError('NOT_LEADER', 'no leader known for a read', NONE);

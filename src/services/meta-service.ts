@@ -100,6 +100,12 @@ export class MetaService {
     return this.group.appliedIndex();
   }
 
+  /** fsyncs and bytes written by this group's WAL since the node started. */
+  walStats(): { fsyncs: number; bytesWritten: number } {
+    const stats = this.wal.stats();
+    return { fsyncs: stats.fsyncs, bytesWritten: stats.bytesWritten };
+  }
+
   leader(): string | undefined {
     return this.group.status().lead || undefined;
   }

@@ -20,7 +20,7 @@ import type { Random } from '../../util/random.js';
 import type { Scheduler, TimerHandle } from '../../util/scheduler.js';
 import { RaftError } from '../errors.js';
 import { RawNode } from '../raw-node.js';
-import type { Message, Ready, Role, Snapshot, SoftState, Status } from '../types.js';
+import type { HardState, Message, Ready, Role, Snapshot, SoftState, Status } from '../types.js';
 import { encodeCommand } from './command-codec.js';
 import { RAFT_MESSAGE, RAFT_PROPOSE, fromWire, toWire, type ForwardedProposal, type WireMessage } from './message-codec.js';
 import { DedupStateMachine, type StateMachine } from './state-machine.js';
@@ -93,6 +93,7 @@ export class RaftGroup {
   private soft: SoftState = { lead: '', role: 'follower' };
   private snapshotIndex: number;
   private failure: Error | undefined;
+  private persistedHard: HardState;
 
   constructor(private readonly options: RaftGroupOptions) {
     this.log = options.logger.child({ component: 'raft', group: options.group });
@@ -107,6 +108,7 @@ export class RaftGroup {
     this.machine = new DedupStateMachine(options.stateMachine);
 
     const { recovered } = options;
+    this.persistedHard = recovered.hardState;
     const snapshot = recovered.snapshot ? fromStoredSnapshot(recovered.snapshot) : undefined;
     if (snapshot) this.machine.restore(snapshot.data, snapshot.meta.index);
     this.snapshotIndex = snapshot?.meta.index ?? 0;
@@ -307,11 +309,14 @@ export class RaftGroup {
     if (rd.softState) this.onSoftState(rd.softState);
     this.send(rd.earlyMessages);
     if (rd.snapshot) await this.options.wal.saveSnapshot(toStoredSnapshot(rd.snapshot));
-    if (rd.entries.length > 0 || rd.hardState) {
-      await this.options.wal.append({
-        entries: rd.entries,
-        ...(rd.hardState ? { hardState: rd.hardState } : {}),
-      });
+    // Term and vote must be durable before a vote or ack goes out; the commit index need not
+    // be (a restarted node learns it again from the leader), so a commit-only change rides
+    // along with the next append instead of costing an fsync of its own.
+    const hard = rd.hardState;
+    const mustSyncHard = hard !== undefined && (hard.term !== this.persistedHard.term || hard.vote !== this.persistedHard.vote);
+    if (rd.entries.length > 0 || mustSyncHard) {
+      await this.options.wal.append({ entries: rd.entries, ...(hard ? { hardState: hard } : {}) });
+      if (hard) this.persistedHard = hard;
     }
     this.send(rd.messages);
     if (rd.snapshot) {
