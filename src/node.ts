@@ -92,6 +92,11 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     tickMs: config.raftTickMs,
     electionTick: config.electionTicks,
     requestTimeoutMs: config.requestTimeoutMs,
+    observer: metrics.raftObserver('meta'),
+  });
+  metrics.observeRaft(() => {
+    const s = meta.status();
+    return [{ group: 'meta', term: s.term, commit: s.commit, applied: meta.appliedIndex(), isLeader: s.role === 'leader' }];
   });
 
   const startedAt = performance.now();

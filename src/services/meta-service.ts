@@ -7,7 +7,7 @@ import path from 'node:path';
 import { appError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { MetaStateMachine, encodeMetaCommand, type MetaModule, type MetaResult } from '../cluster/meta-state-machine.js';
-import { RaftGroup, type RaftEvent } from '../raft/driver/raft-group.js';
+import { RaftGroup, type RaftEvent, type RaftGroupObserver } from '../raft/driver/raft-group.js';
 import type { Status } from '../raft/types.js';
 import { Wal, type FsyncMode } from '../storage/index.js';
 import type { Envelope } from '../transport/envelope.js';
@@ -31,6 +31,7 @@ export interface MetaServiceOptions {
   readonly tickMs: number;
   readonly electionTick: number;
   readonly requestTimeoutMs: number;
+  readonly observer?: RaftGroupObserver;
 }
 
 export class MetaService {
@@ -60,6 +61,7 @@ export class MetaService {
       tickMs: options.tickMs,
       electionTick: options.electionTick,
       requestTimeoutMs: options.requestTimeoutMs,
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     // Leadership transfers asked on a follower are carried out by the leader.
     const unsubscribe = options.transport.onMessage((envelope: Envelope) => {

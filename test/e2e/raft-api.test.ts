@@ -100,4 +100,25 @@ describe('the meta group in the API', () => {
     }
     expect((await request(cluster.node('n1').server).get('/test/counter').set('authorization', bearer('read'))).status).toBe(401);
   });
+
+  it('exports Raft metrics', async () => {
+    const write = await request(cluster.node('n1').server)
+      .post('/test/counter')
+      .set('authorization', bearer('admin'))
+      .send({ add: 1 });
+    expect(write.status).toBe(200);
+    const text = (await request(cluster.node('n1').server).get('/metrics')).text;
+    const value = (name: string, labels: RegExp = /group="meta"/) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.test(l));
+      return Number(line?.split(' ').pop());
+    };
+    expect(value('distsync_raft_term')).toBeGreaterThanOrEqual(1);
+    expect(value('distsync_raft_commit_index')).toBeGreaterThanOrEqual(1);
+    expect(value('distsync_raft_applied_index')).toBeGreaterThanOrEqual(1);
+    expect(value('distsync_raft_proposals_total', /outcome="committed"/)).toBeGreaterThanOrEqual(1);
+    expect(value('distsync_raft_append_fsync_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(value('distsync_raft_persisted_entries_total')).toBeGreaterThanOrEqual(1);
+    expect(value('distsync_raft_leader_changes_total')).toBeGreaterThanOrEqual(1);
+  });
 });
+

@@ -45,6 +45,15 @@ export interface RaftGroupOptions {
   /** Take a snapshot and compact the log after this many applied entries. */
   readonly snapshotEvery?: number;
   readonly wallClock?: () => number;
+  readonly observer?: RaftGroupObserver;
+}
+
+/** What a group reports for metrics; every method is optional to implement cheaply. */
+export interface RaftGroupObserver {
+  proposal(outcome: 'committed' | 'failed'): void;
+  /** One durable WAL write: how long it took and how many entries it carried. */
+  persisted(seconds: number, entries: number): void;
+  leaderChanged(): void;
 }
 
 export interface RaftEvent {
@@ -231,6 +240,7 @@ export class RaftGroup {
     for (const [seq, p] of this.proposals) {
       if (now >= p.deadline) {
         this.proposals.delete(seq);
+        this.options.observer?.proposal('failed');
         p.reject(appError('UNAVAILABLE', 'the proposal was not committed in time (no quorum or no leader)'));
       } else if (now - p.lastSent >= this.electionMs) {
         this.submit(p);
@@ -315,7 +325,9 @@ export class RaftGroup {
     const hard = rd.hardState;
     const mustSyncHard = hard !== undefined && (hard.term !== this.persistedHard.term || hard.vote !== this.persistedHard.vote);
     if (rd.entries.length > 0 || mustSyncHard) {
+      const started = performance.now();
       await this.options.wal.append({ entries: rd.entries, ...(hard ? { hardState: hard } : {}) });
+      this.options.observer?.persisted((performance.now() - started) / 1000, rd.entries.length);
       if (hard) this.persistedHard = hard;
     }
     this.send(rd.messages);
@@ -330,6 +342,7 @@ export class RaftGroup {
         const pending = this.proposals.get(outcome.seq);
         if (pending) {
           this.proposals.delete(outcome.seq);
+          this.options.observer?.proposal('committed');
           pending.resolve(outcome.result);
         }
       }
@@ -373,6 +386,7 @@ export class RaftGroup {
       for (const p of this.proposals.values()) this.submit(p);
     }
     const type = soft.lead && soft.lead !== previous.lead ? 'LEADER_ELECTED' : 'ROLE_CHANGED';
+    if (type === 'LEADER_ELECTED') this.options.observer?.leaderChanged();
     const event: RaftEvent = { type, group: this.options.group, leader: soft.lead, role: soft.role, term };
     for (const listener of this.listeners) listener(event);
   }
