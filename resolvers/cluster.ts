@@ -12,7 +12,16 @@ import type { ClusterEvent } from '../src/services/cluster-service.js';
 import { clusterView, roleName } from '../src/services/cluster-view.js';
 import type { RaftEvent } from '../src/raft/driver/raft-group.js';
 import { appError } from '../src/errors.js';
+import type { NodeServices } from '../src/api/context.js';
+import { NODE_ID, parseHostPort } from '../src/config/schema.js';
 import { eventStream } from '../src/util/event-stream.js';
+
+function currentView(services: NodeServices) {
+  return {
+    id: services.node.clusterId,
+    ...clusterView(services.cluster.members(), services.meta.status(), services.meta.appliedIndex()),
+  };
+}
 
 /** Cluster events are a lossy stream: a slow subscriber keeps the newest this many. */
 const CLUSTER_EVENT_BUFFER = 256;
@@ -22,8 +31,7 @@ builder.queryField('cluster', (t) =>
     type: ClusterRef,
     authScopes: { read: true },
     description: "The cluster as the answering node sees it",
-    resolve: (_root, _args, ctx) =>
-      clusterView(ctx.services.cluster.members(), ctx.services.meta.status(), ctx.services.meta.appliedIndex()),
+    resolve: (_root, _args, ctx) => currentView(ctx.services),
   }),
 );
 
@@ -75,6 +83,38 @@ builder.mutationField('transferLeadership', (t) =>
       if (!to.trim()) throw appError('BAD_USER_INPUT', 'to must name a member');
       const status = await ctx.services.meta.transferLeadership(to);
       return { leader: status.lead, term: status.term };
+    },
+  }),
+);
+
+builder.mutationField('addNode', (t) =>
+  t.field({
+    type: ClusterRef,
+    authScopes: { admin: true },
+    description:
+      'Adds a member, reachable at host:port and started with --join --cluster-id. It joins as a LEARNER and is promoted to voter once its log has caught up',
+    args: {
+      id: t.arg.string({ required: true }),
+      address: t.arg.string({ required: true, description: 'host:port of the new node' }),
+    },
+    resolve: async (_root, { id, address }, ctx) => {
+      if (!NODE_ID.test(id)) throw appError('BAD_USER_INPUT', 'id must be 1-63 letters, digits, "-" or "_"');
+      if (!parseHostPort(address)) throw appError('BAD_USER_INPUT', `address must be host:port, got "${address}"`);
+      await ctx.services.meta.addNode(id, address);
+      return currentView(ctx.services);
+    },
+  }),
+);
+
+builder.mutationField('removeNode', (t) =>
+  t.field({
+    type: ClusterRef,
+    authScopes: { admin: true },
+    description: 'Removes a member from the cluster; its pinned identity is forgotten so it can be added again later',
+    args: { id: t.arg.string({ required: true }) },
+    resolve: async (_root, { id }, ctx) => {
+      await ctx.services.meta.removeNode(id);
+      return currentView(ctx.services);
     },
   }),
 );

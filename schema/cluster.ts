@@ -1,6 +1,7 @@
 /** GraphQL types of the cluster view and its events. */
 import type { ClusterEvent } from '../src/services/cluster-service.js';
 import type { ClusterMemberView, ClusterStatusView, RaftRoleName } from '../src/services/cluster-view.js';
+import type { RaftEventType } from '../src/raft/driver/raft-group.js';
 import { builder } from './builder.js';
 
 type ClusterNodeView = ClusterMemberView;
@@ -49,8 +50,9 @@ export const ClusterNodeRef = builder.objectRef<ClusterNodeView>('ClusterNode').
   }),
 });
 
-export const ClusterRef = builder.objectRef<ClusterView>('Cluster').implement({
+export const ClusterRef = builder.objectRef<ClusterView & { readonly id: string }>('Cluster').implement({
   fields: (t) => ({
+    id: t.exposeString('id', { description: 'The cluster id; a joining node is started with --join --cluster-id <id>' }),
     nodes: t.field({
       type: [ClusterNodeRef],
       description: 'Every member, the answering node included, sorted by id',
@@ -76,7 +78,8 @@ export const ClusterRef = builder.objectRef<ClusterView>('Cluster').implement({
 });
 
 export interface RaftEventPayload {
-  readonly type: 'LEADER_ELECTED' | 'ROLE_CHANGED';
+  readonly type: RaftEventType;
+  readonly nodeId?: string;
   readonly group: string;
   readonly leader: string;
   readonly role: RaftRoleName;
@@ -88,6 +91,9 @@ export const RaftEventTypeEnum = builder.enumType('RaftEventType', {
   values: {
     LEADER_ELECTED: { description: 'The answering node learned of a new leader' },
     ROLE_CHANGED: { description: "The answering node's own role changed" },
+    NODE_ADDED: { description: 'A member joined the group (as a learner until it catches up)' },
+    NODE_PROMOTED: { description: 'A learner caught up and became a voter' },
+    NODE_REMOVED: { description: 'A member left the group' },
   } as const,
 });
 
@@ -95,6 +101,11 @@ export const RaftEventRef = builder.objectRef<RaftEventPayload>('RaftEvent').imp
   fields: (t) => ({
     type: t.field({ type: RaftEventTypeEnum, resolve: (e) => e.type }),
     group: t.exposeString('group', { description: 'The Raft group, "meta" for now' }),
+    nodeId: t.string({
+      nullable: true,
+      description: 'The member a NODE_* event is about',
+      resolve: (e) => e.nodeId ?? null,
+    }),
     leader: t.string({ nullable: true, resolve: (e) => e.leader || null }),
     role: t.field({ type: RaftRoleEnum, description: "The answering node's role after the event", resolve: (e) => e.role }),
     term: t.field({ type: 'Int64', resolve: (e) => e.term }),

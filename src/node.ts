@@ -20,6 +20,8 @@ import { MetaService } from './services/meta-service.js';
 import { TestCounterModule } from './cluster/test-counter.js';
 import { loadOrCreateIdentity, type NodeIdentity } from './cluster/node-identity.js';
 import { PersistedIncarnationPins } from './cluster/peer-pins.js';
+import { MembersModule } from './cluster/members-module.js';
+import { startMembershipSync, type PeerLinks } from './services/membership-sync.js';
 import { createTestHooks } from './api/test-hooks.js';
 import { systemRandom, type Random } from './util/random.js';
 import type { PeerTransport } from './transport/types.js';
@@ -52,10 +54,16 @@ export interface RunningNode {
 export async function startNode(config: NodeConfig, options: StartNodeOptions = {}): Promise<RunningNode> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, nodeId: config.id });
   const scheduler = options.scheduler ?? new RealScheduler();
-  const identity = await loadOrCreateIdentity(config.dataDir, config.id, [config.id, ...config.peers.map((p) => p.id)]);
+  const identity = await loadOrCreateIdentity(
+    config.dataDir,
+    config.id,
+    [config.id, ...config.peers.map((p) => p.id)],
+    config.join && config.clusterId ? { join: { clusterId: config.clusterId } } : {},
+  );
 
   const metrics = new NodeMetrics({ nodeId: config.id });
   const address = formatAddress(config.advertise);
+  const pins = await PersistedIncarnationPins.load(config.dataDir, logger.child({ component: 'peer-pins' }));
   const transport =
     options.transport ??
     new WsPeerTransport({
@@ -66,7 +74,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       maxFrameBytes: config.maxFrameBytes,
       maxQueueBytes: config.sendQueueBytes,
       identity: { clusterId: identity.clusterId, incarnation: identity.incarnation },
-      incarnations: await PersistedIncarnationPins.load(config.dataDir, logger.child({ component: 'peer-pins' })),
+      incarnations: pins,
     });
   const cluster = new ClusterService({
     self: { id: config.id, address },
@@ -79,6 +87,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   });
   metrics.observePeers(() => cluster.members().filter((m) => !m.self));
   const testCounter = new TestCounterModule();
+  const members = new MembersModule();
   const meta = await MetaService.open({
     selfId: config.id,
     voters: identity.bootstrapVoters,
@@ -87,7 +96,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     scheduler,
     random: options.random ?? systemRandom(),
     logger,
-    modules: [testCounter],
+    modules: [members, testCounter],
     fsync: config.fsync,
     tickMs: config.raftTickMs,
     electionTick: config.electionTicks,
@@ -105,6 +114,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       id: config.id,
       version: VERSION,
       address,
+      clusterId: identity.clusterId,
       uptimeMs: () => performance.now() - startedAt,
       logLevel: () => logger.level,
       setLogLevel: (level) => {
@@ -157,6 +167,15 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   }
   const port = (server.address() as AddressInfo).port;
   cluster.start();
+  const stopMembershipSync = startMembershipSync({
+    selfId: config.id,
+    bootstrapPeers: config.peers,
+    meta,
+    members,
+    cluster,
+    transport: transport as PeerLinks,
+    forgetIncarnation: (peer) => pins.forget(peer),
+  });
   meta.start();
   logger.info({ listen: `${config.listen.host}:${port}`, peers: config.peers.map((p) => p.id) }, 'node started');
 
@@ -164,6 +183,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await handOverLeadership(meta, cluster, logger);
+      stopMembershipSync();
       cluster.stop();
       await meta.stop();
       await graphqlWs.close();

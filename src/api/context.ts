@@ -11,6 +11,8 @@ export interface NodeInfo {
   readonly version: string;
   /** The advertised host:port of this node. */
   readonly address: string;
+  /** The cluster this node belongs to (16 hex digits). */
+  readonly clusterId: string;
   uptimeMs(): number;
   /** The node's current log level (pino level name). */
   logLevel(): string;

@@ -46,7 +46,17 @@ export async function writeFileDurably(file: string, content: string): Promise<v
  * Loads the identity of the node in `dataDir`, creating it on first use from the
  * configured id and members. Refuses a data dir that belongs to another node id.
  */
-export async function loadOrCreateIdentity(dataDir: string, nodeId: string, memberIds: readonly string[]): Promise<NodeIdentity> {
+export interface IdentityOptions {
+  /** Join an existing cluster instead of bootstrapping one: no bootstrap voters. */
+  readonly join?: { readonly clusterId: string };
+}
+
+export async function loadOrCreateIdentity(
+  dataDir: string,
+  nodeId: string,
+  memberIds: readonly string[],
+  options: IdentityOptions = {},
+): Promise<NodeIdentity> {
   await mkdir(dataDir, { recursive: true });
   const file = path.join(dataDir, 'node.json');
   let existing: string | undefined;
@@ -67,9 +77,10 @@ export async function loadOrCreateIdentity(dataDir: string, nodeId: string, memb
   }
   const identity: NodeIdentity = {
     nodeId,
-    clusterId: deriveClusterId(memberIds),
+    clusterId: options.join?.clusterId ?? deriveClusterId(memberIds),
     incarnation: randomBytes(8).toString('hex'),
-    bootstrapVoters: [...memberIds].sort(),
+    // A joining node learns the membership from the leader's log.
+    bootstrapVoters: options.join ? [] : [...memberIds].sort(),
     createdAt: new Date().toISOString(),
   };
   await writeFileDurably(file, JSON.stringify(identity, null, 2) + '\n');

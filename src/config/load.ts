@@ -30,6 +30,8 @@ export const SETTINGS = {
   electionTicks: 'election-ticks',
   requestTimeoutMs: 'request-timeout-ms',
   testHooks: 'test-hooks',
+  join: 'join',
+  clusterId: 'cluster-id',
 } as const;
 
 type SettingKey = keyof typeof SETTINGS;

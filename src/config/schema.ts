@@ -9,14 +9,14 @@ export const SCOPES = ['read', 'write', 'admin'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+export const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 
 export interface HostPort {
   readonly host: string;
   readonly port: number;
 }
 
-function parseHostPort(value: string): HostPort | undefined {
+export function parseHostPort(value: string): HostPort | undefined {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(value.trim());
   if (!match) return undefined;
   const port = Number(match[2]);
@@ -107,6 +107,8 @@ export const configSchema = z
     electionTicks: positiveInt(2, 1_000).default(5),
     requestTimeoutMs: positiveInt(100, 600_000).default(5_000),
     testHooks: z.stringbool().default(false),
+    join: z.stringbool().default(false),
+    clusterId: z.string().regex(/^[0-9a-f]{16}$/, 'expected the 16 hex digits `cluster { id }` shows').optional(),
   })
   .superRefine((config, ctx) => {
     if (config.peers.some((p) => p.id === config.id)) {
@@ -121,6 +123,9 @@ export const configSchema = z
         path: ['failureTimeoutMs'],
         message: `must be at least twice the heartbeat interval (${config.heartbeatIntervalMs} ms)`,
       });
+    }
+    if (config.join && !config.clusterId) {
+      ctx.addIssue({ code: 'custom', path: ['clusterId'], message: 'is required with --join (ask any member: cluster { id })' });
     }
     const advertised = config.advertise ?? config.listen;
     if (['0.0.0.0', '::'].includes(advertised.host)) {

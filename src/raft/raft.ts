@@ -1,22 +1,24 @@
 /**
- * The Raft state machine of one node in one group (etcd-io/raft's raft.go): roles, terms,
- * elections, replication, ReadIndex, snapshots, membership and leadership transfer.
- * Messages in (step), ticks in (tick), messages out (msgs/earlyMsgs); no I/O, no clock, no
- * randomness other than the injected Random.
+ * The Raft state of one node in one group (etcd-io/raft's raft.go): term, vote, role, log,
+ * membership, per-peer progress; role transitions, ticks and the step dispatcher with the
+ * term rules (§5.1, PreVote and leader-lease exceptions). Each side of the protocol lives in
+ * its own file: election.ts, follower.ts, leader.ts. Messages in (step), ticks in (tick),
+ * messages out (msgs/earlyMsgs); no I/O, no clock, no randomness but the injected Random.
  *
- * Guarantees (Raft Figure 3): election safety, log matching, leader completeness — given
- * that the driver honours the Ready contract in raw-node.ts (persist before `msgs` go out).
- * Assumes: a single caller (not re-entrant); the driver persists what Ready asks.
+ * Guarantees (Raft Figure 3): election safety, log matching, leader completeness, state
+ * machine safety — given that the driver honours the Ready contract in raw-node.ts.
+ * Assumes: a single caller (not re-entrant). Internal to src/raft: RawNode is the public face.
  *
  * Reference: Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm"
  * (sections cited as §5.x) and Ongaro's thesis (cited as thesis §x.y).
  */
 import { applyChange, checkConfChange, decodeConfChange, encodeBootstrap, encodeConfChange } from './conf-change.js';
+import { TRANSFER_CONTEXT, handleVoteRequest, hup, stepCandidate } from './election.js';
+import { stepFollower } from './follower.js';
 import { handleReadIndex, handleTransfer, maybeCommit, sendAppend, stepLeader, tickLeader } from './leader.js';
 import { RaftError } from './errors.js';
-import { RaftLog, entrySize } from './log.js';
+import { RaftLog } from './log.js';
 import { Progress } from './progress.js';
-import { committedIndex, hasQuorum, voteResult } from './quorum.js';
 import { ReadOnly } from './read-only.js';
 import { SnapshotAssembler } from './snapshot-stream.js';
 import type { Random } from '../util/random.js';
@@ -29,7 +31,6 @@ import {
   type EntryType,
   type HardState,
   type Message,
-  type MessageType,
   type NodeId,
   type ReadState,
   type Role,
@@ -73,8 +74,6 @@ export interface ProposalPosition {
   readonly term: number;
 }
 
-type CampaignKind = 'pre' | 'election' | 'transfer';
-const TRANSFER_CONTEXT = 'transfer';
 const encoder = new TextEncoder();
 
 export class Raft {
@@ -104,19 +103,21 @@ export class Raft {
   readonly maxCommittedSize: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
-  private readonly random: Random;
+  readonly random: Random;
 
   // Internal to src/raft (the leader side in leader.ts uses them); RawNode is the public face.
   electionElapsed = 0;
   heartbeatElapsed = 0;
-  private randomizedElectionTimeout = 0;
-  private readonly votes = new Map<NodeId, boolean>();
+  randomizedElectionTimeout = 0;
+  readonly votes = new Map<NodeId, boolean>();
   readonly readOnly = new ReadOnly();
   /** ReadIndex requests that arrived before this leader committed an entry of its term. */
   pendingReads: { from: NodeId; ctx: string }[] = [];
   /** Read points waiting for the local state machine to apply their index. */
   readStates: ReadState[] = [];
-  private readonly assembler = new SnapshotAssembler();
+  /** Read contexts this follower forwarded and has no answer for (duplicates are ignored). */
+  readonly forwardedReads = new Set<string>();
+  readonly assembler = new SnapshotAssembler();
   /** Set by proposals and commits: send Apps when the driver next asks for a Ready (batching). */
   needBcast = false;
 
@@ -166,7 +167,7 @@ export class Raft {
 
   // ---------------------------------------------------------------- role changes
 
-  private reset(term: number): void {
+  reset(term: number): void {
     if (this.term !== term) {
       this.term = term;
       this.vote = NONE;
@@ -179,16 +180,17 @@ export class Raft {
     this.votes.clear();
     this.readOnly.reset();
     this.pendingReads = [];
+    this.forwardedReads.clear(); // answers from a past term are not awaited (the driver times out)
     this.needBcast = false;
     this.rebuildProgress();
   }
 
-  private rebuildProgress(): void {
+  rebuildProgress(): void {
     this.prs.clear();
     for (const id of [...this.conf.voters, ...this.conf.learners]) this.addProgress(id);
   }
 
-  private addProgress(id: NodeId): void {
+  addProgress(id: NodeId): void {
     const pr = new Progress(this.log.lastIndex() + 1, this.maxInflight, this.conf.learners.includes(id));
     if (id === this.id) pr.match = Math.min(this.log.stable, this.log.lastIndex());
     this.prs.set(id, pr);
@@ -200,20 +202,20 @@ export class Raft {
     this.role = 'follower';
   }
 
-  private becomePreCandidate(): void {
+  becomePreCandidate(): void {
     // PreVote changes neither term nor vote (thesis §9.6): a node cut off cannot inflate terms.
     this.role = 'preCandidate';
     this.votes.clear();
     this.lead = NONE;
   }
 
-  private becomeCandidate(): void {
+  becomeCandidate(): void {
     this.reset(this.term + 1);
     this.vote = this.id;
     this.role = 'candidate';
   }
 
-  private becomeLeader(): void {
+  becomeLeader(): void {
     this.reset(this.term);
     this.lead = this.id;
     this.role = 'leader';
@@ -230,11 +232,11 @@ export class Raft {
     else this.tickElection();
   }
 
-  private tickElection(): void {
+  tickElection(): void {
     this.electionElapsed++;
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
-      this.hup(this.preVote ? 'pre' : 'election');
+      hup(this, this.preVote ? 'pre' : 'election');
     }
   }
 
@@ -300,7 +302,7 @@ export class Raft {
     return pos;
   }
 
-  private checkCanPropose(): void {
+  checkCanPropose(): void {
     if (this.role !== 'leader') throw new RaftError('NOT_LEADER', `${this.id} is not the leader`, this.lead);
     if (this.leadTransferee !== NONE) {
       throw new RaftError('TRANSFER_IN_PROGRESS', `leadership is moving to ${this.leadTransferee}`, this.lead);
@@ -396,11 +398,11 @@ export class Raft {
     }
 
     if (m.type === 'Hup') {
-      this.hup(this.preVote ? 'pre' : 'election');
+      hup(this, this.preVote ? 'pre' : 'election');
       return;
     }
     if (m.type === 'Vote' || m.type === 'PreVote') {
-      this.handleVoteRequest(m);
+      handleVoteRequest(this, m);
       return;
     }
     switch (this.role) {
@@ -409,185 +411,23 @@ export class Raft {
         return;
       case 'candidate':
       case 'preCandidate':
-        this.stepCandidate(m);
+        stepCandidate(this, m);
         return;
       case 'follower':
-        this.stepFollower(m);
+        stepFollower(this, m);
         return;
     }
   }
 
-  private hup(kind: CampaignKind): void {
-    if (this.role === 'leader' || !this.promotable()) return;
-    // A node that has not applied a committed conf change may be counting the wrong voters.
-    for (let i = this.log.applied + 1; i <= this.log.committed; i++) {
-      if (this.log.entry(i)?.type === 'confChange') return;
-    }
-    this.campaign(kind);
-  }
 
-  private campaign(kind: CampaignKind): void {
-    let term: number;
-    let type: MessageType;
-    if (kind === 'pre') {
-      this.becomePreCandidate();
-      term = this.term + 1;
-      type = 'PreVote';
-    } else {
-      this.becomeCandidate();
-      term = this.term;
-      type = 'Vote';
-    }
-    if (this.poll(this.id, true) === 'won') {
-      if (kind === 'pre') this.campaign('election');
-      else this.becomeLeader();
-      return;
-    }
-    for (const id of this.conf.voters) {
-      if (id === this.id) continue;
-      this.send({
-        type,
-        to: id,
-        term,
-        index: this.log.lastIndex(),
-        logTerm: this.log.lastTerm(),
-        context: kind === 'transfer' ? TRANSFER_CONTEXT : '',
-      });
-    }
-  }
 
-  private poll(id: NodeId, granted: boolean): 'pending' | 'won' | 'lost' {
-    if (!this.votes.has(id)) this.votes.set(id, granted);
-    return voteResult(this.conf.voters, this.votes);
-  }
 
-  private handleVoteRequest(m: Message): void {
-    const respType = m.type === 'Vote' ? 'VoteResp' : 'PreVoteResp';
-    const canVote =
-      this.vote === m.from ||
-      (this.vote === NONE && this.lead === NONE) ||
-      (m.type === 'PreVote' && m.term > this.term);
-    // §5.4.1: grant only to a candidate whose log is at least as up to date as ours.
-    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
-      // Respond with the candidate's term: for PreVote that is a future term we do not adopt.
-      this.send({ type: respType, to: m.from, term: m.term });
-      if (m.type === 'Vote') {
-        this.electionElapsed = 0;
-        this.vote = m.from;
-      }
-    } else {
-      this.send({ type: respType, to: m.from, reject: true });
-    }
-  }
 
-  private stepCandidate(m: Message): void {
-    const myResp: MessageType = this.role === 'preCandidate' ? 'PreVoteResp' : 'VoteResp';
-    if (m.type === 'App' || m.type === 'Heartbeat' || m.type === 'Snap') {
-      // A leader exists for our term (§5.2): fall back to follower and handle it as one.
-      this.becomeFollower(m.term, m.from);
-      this.stepFollower(m);
-      return;
-    }
-    if (m.type !== myResp) return;
-    const result = this.poll(m.from, !m.reject);
-    if (result === 'won') {
-      if (this.role === 'preCandidate') this.campaign('election');
-      else this.becomeLeader();
-    } else if (result === 'lost') {
-      this.becomeFollower(this.term, NONE);
-    }
-  }
 
-  private stepFollower(m: Message): void {
-    switch (m.type) {
-      case 'Prop':
-      case 'ReadIndex':
-      case 'TransferLeader':
-        if (this.lead !== NONE) this.send({ ...m, to: this.lead });
-        return;
-      case 'App':
-        this.electionElapsed = 0;
-        this.lead = m.from;
-        this.handleAppend(m);
-        return;
-      case 'Heartbeat':
-        this.electionElapsed = 0;
-        this.lead = m.from;
-        this.handleHeartbeat(m);
-        return;
-      case 'Snap':
-        this.electionElapsed = 0;
-        this.lead = m.from;
-        this.handleSnapChunk(m);
-        return;
-      case 'TimeoutNow':
-        // Thesis §3.10: campaign at once, skipping PreVote and the leader lease.
-        this.hup('transfer');
-        return;
-      case 'ReadIndexResp':
-        this.readStates.push({ index: m.index, ctx: m.context });
-        return;
-      case 'Hup':
-      case 'PreVote':
-      case 'PreVoteResp':
-      case 'Vote':
-      case 'VoteResp':
-      case 'AppResp':
-      case 'HeartbeatResp':
-      case 'SnapResp':
-        return; // not for a follower (stale responses, or handled in step())
-    }
-  }
 
-  private handleAppend(m: Message): void {
-    if (m.index < this.log.committed) {
-      this.send({ type: 'AppResp', to: m.from, index: this.log.committed });
-      return;
-    }
-    const last = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
-    if (last !== undefined) {
-      this.send({ type: 'AppResp', to: m.from, index: last });
-      return;
-    }
-    // Fast back-off (§5.3, etcd's findConflictByTerm): suggest the last index whose term is
-    // <= the leader's term at m.index, so a whole divergent term is skipped per round trip.
-    const [hintIndex, hintTerm] = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
-    this.send({ type: 'AppResp', to: m.from, index: m.index, reject: true, rejectHint: hintIndex, logTerm: hintTerm });
-  }
 
-  private handleHeartbeat(m: Message): void {
-    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
-    this.send({ type: 'HeartbeatResp', to: m.from, context: m.context });
-  }
 
-  private handleSnapChunk(m: Message): void {
-    const out = this.assembler.accept(m);
-    if (out.kind === 'ack') {
-      this.send({ type: 'SnapResp', to: m.from, index: out.received, reject: out.reject });
-      return;
-    }
-    const snap = out.snapshot;
-    if (this.restoreSnapshot(snap)) {
-      this.send({ type: 'AppResp', to: m.from, index: this.log.lastIndex() });
-    } else {
-      this.send({ type: 'AppResp', to: m.from, index: this.log.committed });
-    }
-  }
 
-  private restoreSnapshot(snap: Snapshot): boolean {
-    const { index, term } = snap.meta;
-    if (index <= this.log.committed) return false;
-    if (this.log.matchTerm(index, term)) {
-      // We already hold the snapshot's last entry: by log matching, everything before it too.
-      this.log.commitTo(index);
-      return false;
-    }
-    this.log.installSnapshot(snap);
-    this.conf = snap.meta.conf;
-    this.confIndex = index;
-    this.rebuildProgress();
-    return true;
-  }
 
   // ---------------------------------------------------------------- leader
 
@@ -611,11 +451,7 @@ export class Raft {
       return;
     }
     if (this.lead === NONE) throw new RaftError('NOT_LEADER', 'no leader known for a read', NONE);
+    this.forwardedReads.add(ctx);
     this.send({ type: 'ReadIndex', to: this.lead, context: ctx });
-  }
-
-  /** Approximate in-memory bytes of unsent entries (for drivers that bound memory). */
-  static size(ents: readonly Entry[]): number {
-    return ents.reduce((n, e) => n + entrySize(e), 0);
   }
 }

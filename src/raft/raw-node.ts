@@ -20,7 +20,7 @@
  * starts from the snapshot; committed entries after it come back in the first Readies.
  */
 import { Raft, type ProposalPosition, type RaftConfig } from './raft.js';
-import type { ConfChange, Entry, HardState, Message, NodeId, ProgressStatus, Ready, SoftState, Status } from './types.js';
+import type { ConfChange, Entry, HardState, Message, NodeId, ProgressStatus, Ready, Snapshot, SoftState, Status } from './types.js';
 
 export type RawNodeOptions = RaftConfig;
 
@@ -59,7 +59,7 @@ export class RawNode {
 
   /** Starts an election now (tests; a driver normally lets ticks do it). */
   campaign(): void {
-    this.raft.step({ ...this.local('Hup') });
+    this.raft.step(this.local('Hup'));
   }
 
   /** Feeds a message from a peer. Messages of another group are a driver bug. */
@@ -99,7 +99,7 @@ export class RawNode {
    * The application took a snapshot of its state at `index` (<= applied): compact the log.
    * The driver persists the returned snapshot (it is not repeated in a Ready).
    */
-  compact(index: number, data: Uint8Array): ReturnType<Raft['compact']> {
+  compact(index: number, data: Uint8Array): Snapshot {
     return this.raft.compact(index, data);
   }
 

@@ -70,6 +70,15 @@ export class ClusterService {
     this.beat();
   }
 
+  /** Replaces the peer list (membership changed); new peers start unreachable. */
+  setPeers(peers: readonly PeerAddress[]): void {
+    const next = new Map(peers.filter((p) => p.id !== this.options.self.id).map((p) => [p.id, p]));
+    for (const id of this.peers.keys()) if (!next.has(id)) this.detector.removePeer(id);
+    for (const id of next.keys()) this.detector.addPeer(id);
+    this.peers.clear();
+    for (const [id, peer] of next) this.peers.set(id, peer);
+  }
+
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();

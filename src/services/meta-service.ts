@@ -7,6 +7,7 @@ import path from 'node:path';
 import { appError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { MetaStateMachine, encodeMetaCommand, type MetaModule, type MetaResult } from '../cluster/meta-state-machine.js';
+import { MEMBERS } from '../cluster/members-module.js';
 import { RaftGroup, type RaftEvent, type RaftGroupObserver } from '../raft/driver/raft-group.js';
 import type { Status } from '../raft/types.js';
 import { Wal, type FsyncMode } from '../storage/index.js';
@@ -114,6 +115,26 @@ export class MetaService {
 
   onEvent(listener: (event: RaftEvent) => void): () => void {
     return this.group.onEvent(listener);
+  }
+
+  /**
+   * Adds a member: its address is replicated first, then it joins as a learner; the leader
+   * promotes it to voter once its log has caught up. Resolves when it is a learner or voter.
+   */
+  async addNode(id: string, address: string): Promise<void> {
+    const { voters, learners } = this.group.status().config;
+    if (voters.includes(id) || learners.includes(id)) throw appError('BAD_USER_INPUT', `"${id}" is already a member`);
+    await this.propose(MEMBERS, { op: 'put', id, address });
+    await this.group.changeMembership({ type: 'addLearner', nodeId: id });
+  }
+
+  /** Removes a member (voter or learner) and forgets its address. */
+  async removeNode(id: string): Promise<void> {
+    const { voters, learners } = this.group.status().config;
+    if (!voters.includes(id) && !learners.includes(id)) throw appError('NOT_FOUND', `"${id}" is not a member`);
+    if (voters.length === 1 && voters[0] === id) throw appError('BAD_USER_INPUT', 'cannot remove the last voter');
+    await this.group.changeMembership({ type: 'remove', nodeId: id });
+    await this.propose(MEMBERS, { op: 'delete', id });
   }
 
   /** Asks the leader (this node or another) to hand leadership to `to`; waits until it has. */

@@ -56,6 +56,7 @@ export async function testConfig(options: TestNodeOptions = {}): Promise<NodeCon
     electionTicks: 5,
     requestTimeoutMs: 3_000,
     testHooks: true,
+    join: false,
     ...options.overrides,
   };
 }

@@ -6,6 +6,7 @@ import type { Entry, Message } from '../types.js';
 
 export const RAFT_MESSAGE = 'raft.msg';
 export const RAFT_PROPOSE = 'raft.propose';
+export const RAFT_CONF_CHANGE = 'raft.confchange';
 
 interface WireEntry extends Omit<Entry, 'data'> {
   readonly data: string;

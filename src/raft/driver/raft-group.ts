@@ -20,10 +20,21 @@ import type { Random } from '../../util/random.js';
 import type { Scheduler, TimerHandle } from '../../util/scheduler.js';
 import { RaftError } from '../errors.js';
 import { RawNode } from '../raw-node.js';
-import type { HardState, Message, Ready, Role, Snapshot, SoftState, Status } from '../types.js';
+import type { ConfChange, ConfState, HardState, Message, Ready, Role, Snapshot, SoftState, Status } from '../types.js';
 import { encodeCommand } from './command-codec.js';
-import { RAFT_MESSAGE, RAFT_PROPOSE, fromWire, toWire, type ForwardedProposal, type WireMessage } from './message-codec.js';
+import {
+  RAFT_CONF_CHANGE,
+  RAFT_MESSAGE,
+  RAFT_PROPOSE,
+  fromWire,
+  toWire,
+  type ForwardedProposal,
+  type WireMessage,
+} from './message-codec.js';
 import { DedupStateMachine, type StateMachine } from './state-machine.js';
+
+/** How often (in ticks) the leader looks for learners ready to vote. */
+const PROMOTION_CHECK_TICKS = 5;
 
 export interface RaftGroupOptions {
   readonly group: string;
@@ -56,12 +67,17 @@ export interface RaftGroupObserver {
   leaderChanged(): void;
 }
 
+export type RaftEventType = 'LEADER_ELECTED' | 'ROLE_CHANGED' | 'NODE_ADDED' | 'NODE_PROMOTED' | 'NODE_REMOVED';
+
 export interface RaftEvent {
-  readonly type: 'LEADER_ELECTED' | 'ROLE_CHANGED';
+  readonly type: RaftEventType;
   readonly group: string;
   readonly leader: string;
+  /** This node's role after the event. */
   readonly role: Role;
   readonly term: number;
+  /** The member a membership event is about. */
+  readonly nodeId?: string;
 }
 
 interface PendingProposal {
@@ -103,6 +119,7 @@ export class RaftGroup {
   private snapshotIndex: number;
   private failure: Error | undefined;
   private persistedHard: HardState;
+  private ticks = 0;
 
   constructor(private readonly options: RaftGroupOptions) {
     this.log = options.logger.child({ component: 'raft', group: options.group });
@@ -143,6 +160,7 @@ export class RaftGroup {
       if (this.stopped) return;
       this.node.tick();
       this.expireRequests();
+      if (++this.ticks % PROMOTION_CHECK_TICKS === 0) this.promoteCaughtUpLearners();
       this.pump();
       this.ticker = this.options.scheduler.setTimer(this.tickMs, tick);
     };
@@ -261,6 +279,16 @@ export class RaftGroup {
         const message = fromWire(envelope.body as WireMessage);
         if (message.to !== this.options.selfId || message.from !== envelope.from) return;
         this.node.step(message);
+      } else if (envelope.type === RAFT_CONF_CHANGE && this.soft.role === 'leader') {
+        const cc = envelope.body as ConfChange;
+        if (typeof cc.nodeId === 'string' && ['addLearner', 'promote', 'remove'].includes(cc.type)) {
+          try {
+            this.askConfChange({ type: cc.type, nodeId: cc.nodeId });
+          } catch {
+            // refused: the asking node times out and reports it
+          }
+        }
+        return;
       } else if (envelope.type === RAFT_PROPOSE && this.soft.role === 'leader') {
         const body = envelope.body as ForwardedProposal;
         this.node.propose(
@@ -303,7 +331,9 @@ export class RaftGroup {
       while (!this.stopped && this.node.hasReady()) {
         const rd = this.node.ready();
         await this.handleReady(rd);
+        const before = this.node.status().config;
         this.node.advance(rd);
+        this.reportConfigChange(before, this.node.status().config);
         this.maybeCompact();
       }
     } catch (error) {
@@ -353,6 +383,91 @@ export class RaftGroup {
         this.reads.delete(rs.ctx);
         read.resolve();
       }
+    }
+  }
+
+  /** Proposes a membership change (forwarded to the leader if need be); resolves once applied here. */
+  async changeMembership(cc: ConfChange): Promise<void> {
+    const applied = (): boolean => {
+      const { voters, learners } = this.node.status().config;
+      switch (cc.type) {
+        case 'addLearner':
+          return learners.includes(cc.nodeId) || voters.includes(cc.nodeId);
+        case 'promote':
+          return voters.includes(cc.nodeId);
+        case 'remove':
+          return !voters.includes(cc.nodeId) && !learners.includes(cc.nodeId);
+      }
+    };
+    if (applied()) return;
+    const deadline = this.options.scheduler.now() + this.requestTimeoutMs;
+    let lastAsked = -Infinity;
+    while (this.options.scheduler.now() < deadline && !this.stopped) {
+      if (this.options.scheduler.now() - lastAsked >= this.electionMs) {
+        lastAsked = this.options.scheduler.now();
+        this.askConfChange(cc);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+      if (applied()) return;
+    }
+    throw appError('UNAVAILABLE', `the membership change (${cc.type} ${cc.nodeId}) did not apply in time`);
+  }
+
+  /** On the leader, proposes the change; elsewhere forwards it. Refusals the caller must see are thrown. */
+  private askConfChange(cc: ConfChange): void {
+    if (this.soft.role !== 'leader') {
+      if (this.soft.lead) {
+        this.options.transport.send(this.soft.lead, { type: RAFT_CONF_CHANGE, group: this.options.group, body: cc });
+      }
+      return;
+    }
+    try {
+      this.node.proposeConfChange(cc);
+      this.pump();
+    } catch (error) {
+      if (error instanceof RaftError && error.code === 'INVALID_CONF_CHANGE') {
+        throw appError('BAD_USER_INPUT', error.message);
+      }
+      if (!(error instanceof RaftError)) throw error;
+      // CONF_CHANGE_PENDING or a transfer: asked again on the next round.
+    }
+  }
+
+  /** Leader only: promotes learners whose log has caught up with the commit index. */
+  private promoteCaughtUpLearners(): void {
+    const status = this.node.status();
+    if (status.role !== 'leader') return;
+    for (const learner of status.config.learners) {
+      const progress = status.progress[learner];
+      if (progress && progress.recentActive && progress.match >= status.commit) {
+        try {
+          this.node.proposeConfChange({ type: 'promote', nodeId: learner });
+          this.pump();
+        } catch (error) {
+          if (!(error instanceof RaftError)) throw error;
+        }
+        return; // one change at a time
+      }
+    }
+  }
+
+  private reportConfigChange(before: ConfState, after: ConfState): void {
+    if (before === after) return;
+    const events: Array<{ type: RaftEventType; nodeId: string }> = [];
+    for (const id of after.learners) if (!before.learners.includes(id) && !before.voters.includes(id)) events.push({ type: 'NODE_ADDED', nodeId: id });
+    for (const id of after.voters) {
+      if (before.learners.includes(id)) events.push({ type: 'NODE_PROMOTED', nodeId: id });
+      else if (!before.voters.includes(id)) events.push({ type: 'NODE_ADDED', nodeId: id });
+    }
+    for (const id of [...before.voters, ...before.learners]) {
+      if (!after.voters.includes(id) && !after.learners.includes(id)) events.push({ type: 'NODE_REMOVED', nodeId: id });
+    }
+    if (events.length === 0) return;
+    const { term, role, lead } = this.node.status();
+    for (const e of events) {
+      this.log.info({ event: e.type, member: e.nodeId }, 'membership changed');
+      const event: RaftEvent = { ...e, group: this.options.group, leader: lead, role, term };
+      for (const listener of this.listeners) listener(event);
     }
   }
 
