@@ -84,6 +84,8 @@ export interface LocalClusterOptions {
 }
 
 export interface LocalNode extends LocalNodeSpec {
+  /** `start` flags for this node only (e.g. --join for a node added later). */
+  readonly extraArgs: readonly string[];
   child: ChildProcess | undefined;
   /** Last lines the child wrote to stderr/stdout, for error reports. */
   readonly output: string[];
@@ -114,6 +116,7 @@ export class LocalCluster {
         child: undefined,
         output: [],
         url: `http://127.0.0.1:${port}`,
+        extraArgs: [],
       });
     }
     return cluster;
@@ -122,6 +125,25 @@ export class LocalCluster {
   node(id: string): LocalNode {
     const node = this.nodes.find((n) => n.id === id);
     if (!node) throw new Error(`no node ${id}`);
+    return node;
+  }
+
+  /** Registers one more node (not started) on a free port, with flags of its own. */
+  async addNode(id: string, extraArgs: readonly string[] = []): Promise<LocalNode> {
+    if (this.nodes.some((n) => n.id === id)) throw new Error(`node ${id} exists`);
+    const used = new Set(this.nodes.map((n) => n.port));
+    let port = await freePort();
+    while (used.has(port)) port = await freePort();
+    const node: LocalNode = {
+      id,
+      port,
+      dataDir: path.join(this.options.dataRoot, id),
+      child: undefined,
+      output: [],
+      url: `http://127.0.0.1:${port}`,
+      extraArgs,
+    };
+    this.nodes.push(node);
     return node;
   }
 
@@ -144,6 +166,7 @@ export class LocalCluster {
       '--log-level', this.options.logLevel ?? 'info',
       ...(peers ? ['--peers', peers] : []),
       ...(this.options.extraArgs ?? []),
+      ...node.extraArgs,
     ];
     const child = spawn(process.execPath, args, {
       env: {
