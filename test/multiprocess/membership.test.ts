@@ -68,7 +68,12 @@ describe('membership across real processes', () => {
       );
       const member = r.data?.cluster.nodes.find((n) => n.id === 'n4');
       return member?.role === 'FOLLOWER' && member.reachable;
-    }, 15_000, 'n4 promoted and reachable');
+    }, 15_000, 'n4 promoted and reachable').catch(async (error: unknown) => {
+      const views = await Promise.all(cluster.nodes.map((n) => gql(n.url, '{ cluster { leader nodes { id role reachable matchIndex } } }', cluster.readToken).catch((e: unknown) => String(e))));
+      console.log(JSON.stringify(views, null, 1));
+      for (const n of cluster.nodes) console.log(n.id, n.output.slice(-8).join('\n'));
+      throw error;
+    });
     await waitFor(async () => {
       const r = await fetch(`${n4.url}/test/counter`, { headers: { authorization: `Bearer ${cluster.adminToken}` } });
       return r.status === 200 && ((await r.json()) as { total: number }).total === 7;

@@ -158,9 +158,11 @@ export class RaftGroup {
   start(): void {
     const tick = () => {
       if (this.stopped) return;
+      // Checked before the tick: a tick may start a new CheckQuorum window, which clears
+      // every follower's recent-activity flag until its next answer.
+      if (++this.ticks % PROMOTION_CHECK_TICKS === 0) this.promoteCaughtUpLearners();
       this.node.tick();
       this.expireRequests();
-      if (++this.ticks % PROMOTION_CHECK_TICKS === 0) this.promoteCaughtUpLearners();
       this.pump();
       this.ticker = this.options.scheduler.setTimer(this.tickMs, tick);
     };
