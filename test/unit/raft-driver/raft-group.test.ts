@@ -148,4 +148,25 @@ describe('RaftGroup', () => {
     await follower.group.readBarrier();
     expect(follower.machine.total).toBe(5);
   });
+
+  it('compacts its log into snapshots and brings a far-behind node back with one', async () => {
+    cluster = new Cluster();
+    await cluster.start();
+    await waitFor(() => cluster.leader(), 5_000, 'a leader');
+    const lagging = [...cluster.members.values()].find((m) => m !== cluster.leader())!;
+    await cluster.crash(lagging.id);
+    const live = [...cluster.members.values()];
+    // snapshotEvery is 50: this many entries compact the survivors' logs more than once.
+    for (let i = 0; i < 130; i++) await live[i % live.length]!.group.propose(add(1));
+    await waitFor(() => live.every((m) => m.wal.stats().snapshotIndex >= 100), 5_000, 'survivors took snapshots');
+    const back = await cluster.restart(lagging.id);
+    await waitFor(() => back.machine.total === 130, 10_000, 'the lagging node caught up');
+    // It could not replay entries the others had compacted: its state came from a snapshot.
+    expect(back.machine.applied.length).toBeLessThan(130);
+    expect(back.wal.stats().snapshotIndex).toBeGreaterThanOrEqual(100);
+    // And it keeps up with new entries afterwards.
+    await back.group.propose(add(1));
+    await waitFor(() => [...cluster.members.values()].every((m) => m.machine.total === 131), 5_000, 'all at 131');
+  });
 });
+
