@@ -20,6 +20,15 @@ export default defineConfig({
         },
       },
       {
+        // The seeded Raft simulation: CPU-bound, run on its own.
+        extends: true,
+        test: {
+          name: 'sim',
+          include: ['test/sim/**/*.test.ts'],
+          testTimeout: 900_000,
+        },
+      },
+      {
         // Real node processes from the built JavaScript, one suite at a time.
         extends: true,
         test: {

@@ -33,9 +33,9 @@ export function tickLeader(r: Raft): void {
   }
   for (const [id, pr] of r.prs) {
     const s = pr.stream;
-    if (pr.state === 'snapshot' && s && ++s.idleTicks >= Math.max(2, r.electionTimeout / 2)) {
+    if (pr.state === 'snapshot' && s && ++s.idleTicks >= Math.max(2, r.electionTimeout / 2) && pr.recentActive) {
       // No progress: a chunk or an ack was lost, or the follower restarted and an old ack made
-      // us skip ahead. Resend from what it said last.
+      // us skip ahead. Resend from what it said last (only to a follower that still answers).
       s.idleTicks = 0;
       s.sent = s.acked = Math.min(s.acked, s.reported);
       sendSnapshotChunks(r, id, pr);

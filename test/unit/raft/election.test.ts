@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { RawNode } from '../../../src/raft/raw-node.js';
 import { SeededRandom } from '../../../src/util/random.js';
-import { Network } from './network.js';
+import { Network, diskWithTerms } from './network.js';
 
 describe('leader election', () => {
   // Reference: §5.2 "a candidate wins an election if it receives votes from a majority"
@@ -37,17 +37,20 @@ describe('leader election', () => {
   });
 
   // Reference: §5.4.1 "the voter denies its vote if its own log is more up-to-date"
-  it('a candidate with a shorter log cannot win', () => {
-    const net = new Network(['a', 'b', 'c']);
-    net.campaign('a');
-    net.isolate('c');
-    net.propose('a', 'x');
-    net.heal();
-    net.crash('a');
-    net.tick(25, ['c']); // c campaigns first; b refuses (b has x)
-    net.tick(30);
-    const leaders = net.leaders();
-    expect(leaders).toEqual(['b']);
+  it('a candidate with a less up-to-date log cannot win', () => {
+    const net = new Network(['a', 'b', 'c'], {}, {
+      a: diskWithTerms([1, 1, 2], { term: 2, commit: 2 }),
+      b: diskWithTerms([1, 1, 2], { term: 2, commit: 2 }),
+      c: diskWithTerms([1, 1], { term: 2, commit: 2 }),
+    });
+    net.resetCounts();
+    net.campaign('c');
+    expect(net.count('PreVoteResp')).toBe(2);
+    expect(net.raw('c').status().role).not.toBe('leader');
+    expect(net.leaders()).toEqual([]);
+    net.tick(40);
+    expect(net.leaders()).not.toContain('c');
+    expect(net.leaders().length).toBe(1);
   });
 
   // Reference: §5.2 "election timeouts are chosen randomly from a fixed interval"

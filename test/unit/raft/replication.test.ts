@@ -69,6 +69,51 @@ describe('log replication', () => {
     expect(b.status().commit).toBe(2);
   });
 
+  // Reference: §5.3 / etcd: a heartbeat carries min(commit, follower match), so a follower
+  // with a stale divergent tail never commits entries the leader has not verified there.
+  it('heartbeats never make a follower commit its unverified, divergent tail', () => {
+    const net = new Network(['a', 'b', 'c'], {}, {
+      a: diskWithTerms([1, 1, 3], { term: 3, commit: 2 }),
+      b: diskWithTerms([1, 1, 2, 2], { term: 3, commit: 2 }),
+      c: diskWithTerms([1, 1, 3], { term: 3, commit: 2 }),
+    });
+    net.dropIf = (m) => m.type === 'App' && m.to === 'b'; // b hears only heartbeats
+    net.campaign('a');
+    net.tick(5);
+    expect(net.raw('a').status().commit).toBe(4);
+    expect(net.raw('b').status().commit).toBe(2);
+    expect(net.node('b').applied).toEqual(['1@1', '2@1']);
+    net.dropIf = undefined;
+    net.tick(2);
+    expect(net.node('b').applied).toEqual(['1@1', '2@1', '3@3']);
+  });
+
+  // Reference: thesis §10.2.2 pipelining: in replicate state the leader sends without waiting
+  // for acks, up to maxInflightMsgs Apps in flight per follower; acks reopen the window.
+  it('pipelines Apps up to the inflight window, then waits for acks', () => {
+    const net = new Network(['a', 'b', 'c'], { maxSizePerMsg: 1, maxInflightMsgs: 3 });
+    net.campaign('a');
+    net.propose('a', 'warm-up'); // b and c are in replicate state now
+    let held: typeof net.queue = [];
+    net.dropIf = (m) => {
+      if (m.type === 'AppResp' && m.from === 'b') held.push(m);
+      return m.type === 'AppResp' && m.from === 'b';
+    };
+    net.resetCounts();
+    for (let i = 0; i < 10; i++) net.raw('a').propose(`p${i}`);
+    net.deliver();
+    // b answered exactly the window: 3 one-entry Apps, then the leader waited (c, acking,
+    // got all ten).
+    expect(held.length).toBe(3);
+    expect(net.node('c').applied.length).toBe(11);
+    net.dropIf = undefined;
+    const acks = held;
+    held = [];
+    net.queue.push(...acks);
+    net.deliver();
+    expect(net.node('b').applied.length).toBe(11);
+  });
+
   // Reference: §5.3 "the leader batches": many proposals between two Readies share one App
   it('batches proposals made between two Readies into one App per follower', () => {
     const net = new Network(['a', 'b', 'c'], { maxSizePerMsg: 1 << 20 });
