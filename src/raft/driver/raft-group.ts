@@ -33,6 +33,8 @@ import {
 } from './message-codec.js';
 import { DedupStateMachine, type StateMachine } from './state-machine.js';
 
+const DEFAULT_MAX_PENDING = 50_000;
+
 /** How often (in ticks) the leader looks for learners ready to vote. */
 const PROMOTION_CHECK_TICKS = 5;
 
@@ -53,6 +55,8 @@ export interface RaftGroupOptions {
   readonly electionTick?: number;
   /** How long a proposal or read may wait before UNAVAILABLE. */
   readonly requestTimeoutMs?: number;
+  /** Proposals this node may have waiting at once; beyond it propose() fails fast. */
+  readonly maxPendingProposals?: number;
   /** Take a snapshot and compact the log after this many applied entries. */
   readonly snapshotEvery?: number;
   readonly wallClock?: () => number;
@@ -186,6 +190,11 @@ export class RaftGroup {
   propose(payload: Uint8Array): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopped) return Promise.reject(appError('UNAVAILABLE', 'the node is shutting down'));
+    // The core queues whatever it is given; the bound lives here, so an overloaded or
+    // leaderless node sheds load at once instead of growing memory until the deadline.
+    if (this.proposals.size >= (this.options.maxPendingProposals ?? DEFAULT_MAX_PENDING)) {
+      return Promise.reject(appError('UNAVAILABLE', 'too many proposals are waiting on this node; retry shortly'));
+    }
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       const now = this.options.scheduler.now();

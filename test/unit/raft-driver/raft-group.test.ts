@@ -168,5 +168,18 @@ describe('RaftGroup', () => {
     await back.group.propose(add(1));
     await waitFor(() => [...cluster.members.values()].every((m) => m.machine.total === 131), 5_000, 'all at 131');
   });
+
+  it('sheds proposals past the pending bound at once, retryable', async () => {
+    cluster = new Cluster();
+    await cluster.start();
+    const leader = await waitFor(() => cluster.leader(), 5_000, 'a leader');
+    cluster.network.isolate(leader.id); // nothing can commit: proposals stay pending
+    const pending = Array.from({ length: 50_000 }, () => leader.group.propose(add(1)).catch(() => 'failed'));
+    await expect(leader.group.propose(add(1))).rejects.toMatchObject({
+      message: expect.stringContaining('too many proposals'),
+      extensions: { code: 'UNAVAILABLE', retryable: true },
+    });
+    await Promise.all(pending); // they time out as UNAVAILABLE, bounded
+  });
 });
 
