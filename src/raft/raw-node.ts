@@ -20,7 +20,7 @@
  * starts from the snapshot; committed entries after it come back in the first Readies.
  */
 import { Raft, type ProposalPosition, type RaftConfig } from './raft.js';
-import type { ConfChange, Entry, HardState, Message, NodeId, ProgressStatus, Ready, Snapshot, SoftState, Status } from './types.js';
+import { makeMessage, type ConfChange, type Entry, type HardState, type Message, type NodeId, type ProgressStatus, type Ready, type Snapshot, type SoftState, type Status } from './types.js';
 
 export type RawNodeOptions = RaftConfig;
 
@@ -204,19 +204,6 @@ export class RawNode {
   }
 
   private local(type: 'Hup'): Message {
-    return {
-      group: this.raft.group,
-      type,
-      from: this.raft.id,
-      to: this.raft.id,
-      term: 0,
-      logTerm: 0,
-      index: 0,
-      commit: 0,
-      entries: [],
-      reject: false,
-      rejectHint: 0,
-      context: '',
-    };
+    return makeMessage({ group: this.raft.group, type, from: this.raft.id, to: this.raft.id, term: 0 });
   }
 }
