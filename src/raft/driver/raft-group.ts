@@ -342,9 +342,11 @@ export class RaftGroup {
       while (!this.stopped && this.node.hasReady()) {
         const rd = this.node.ready();
         await this.handleReady(rd);
-        const before = this.node.status().config;
+        // Membership changes only with a conf-change entry or a snapshot; status() is not free.
+        const confChanged = rd.snapshot !== undefined || rd.committedEntries.some((e) => e.type === 'confChange');
+        const before = confChanged ? this.node.status().config : undefined;
         this.node.advance(rd);
-        this.reportConfigChange(before, this.node.status().config);
+        if (before) this.reportConfigChange(before, this.node.status().config);
         this.maybeCompact();
       }
     } catch (error) {
