@@ -1,0 +1,4 @@
+/** The pure lock table (see README.md). */
+export { LockTable } from './lock-table.js';
+export { SNAPSHOT_FORMAT } from './snapshot.js';
+export type * from './types.js';
