@@ -24,6 +24,14 @@ export const ERROR_CODES = {
   NOT_FOUND: { message: 'Not found', retryable: false },
   UNAVAILABLE: { message: 'The cluster cannot serve this request right now', retryable: true },
   INTERNAL: { message: 'Unexpected error', retryable: false },
+  SESSION_NOT_FOUND: { message: 'No such lock session', retryable: false },
+  SESSION_EXPIRED: { message: 'The lock session has expired or was closed', retryable: false },
+  NOT_HELD: { message: 'The session does not hold this lock', retryable: false },
+  STALE_FENCING_TOKEN: { message: 'The fencing token is not the current hold’s', retryable: false },
+  LOCK_TIMEOUT: { message: 'The lock was not granted within the timeout', retryable: true },
+  DEADLOCK: { message: 'The request was chosen as a deadlock victim', retryable: true },
+  TOO_MANY_WAITERS: { message: 'Too many requests are waiting for this lock', retryable: true },
+  ACQUIRE_LIMIT: { message: 'The session holds this lock too many times', retryable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -21,6 +21,7 @@ import { TestCounterModule } from './cluster/test-counter.js';
 import { loadOrCreateIdentity, type NodeIdentity } from './cluster/node-identity.js';
 import { PersistedIncarnationPins } from './cluster/peer-pins.js';
 import { MembersModule } from './cluster/members-module.js';
+import { LockModule } from './lock/meta-module.js';
 import { startMembershipSync, type PeerLinks } from './services/membership-sync.js';
 import { createTestHooks } from './api/test-hooks.js';
 import { systemRandom, type Random } from './util/random.js';
@@ -88,6 +89,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   metrics.observePeers(() => cluster.members().filter((m) => !m.self));
   const testCounter = new TestCounterModule();
   const members = new MembersModule();
+  const locks = new LockModule();
   const meta = await MetaService.open({
     selfId: config.id,
     voters: identity.bootstrapVoters,
@@ -96,7 +98,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     scheduler,
     random: options.random ?? systemRandom(),
     logger,
-    modules: [members, testCounter],
+    modules: [members, locks, testCounter],
     fsync: config.fsync,
     tickMs: config.raftTickMs,
     electionTick: config.electionTicks,
@@ -123,6 +125,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     },
     cluster,
     meta,
+    locks,
   };
   const tokens = new TokenRegistry(config.tokens);
   const yoga = createGraphQLApp({

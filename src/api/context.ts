@@ -4,6 +4,7 @@
  */
 import type { ClusterService } from '../services/cluster-service.js';
 import type { MetaService } from '../services/meta-service.js';
+import type { LockModule } from '../lock/meta-module.js';
 import type { Principal } from './auth.js';
 
 export interface NodeInfo {
@@ -23,6 +24,8 @@ export interface NodeServices {
   readonly node: NodeInfo;
   readonly cluster: ClusterService;
   readonly meta: MetaService;
+  /** The replicated lock table (the lock API builds on it). */
+  readonly locks: LockModule;
 }
 
 export interface GraphQLContext {

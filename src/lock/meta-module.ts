@@ -1,0 +1,104 @@
+/**
+ * The lock table as a module of the replicated `meta` state machine. Commands arrive
+ * without a clock: the module stamps each with the state machine's time (the proposing
+ * leader's timestamp, never running back), so every replica applies the same transition.
+ * The table's events are numbered by (log index, position) — a cursor a subscriber can
+ * resume from — and handed to a local listener after each command; the listener only
+ * publishes, it never changes state.
+ */
+import type { MetaModule } from '../cluster/meta-state-machine.js';
+import { LockTable } from './lock-table.js';
+import type { LockEvent, LockTableOptions } from './types.js';
+
+export const LOCKS = 'locks';
+
+type Stamped<T> = Omit<T, 'now'>;
+type Commands = {
+  openSession: Stamped<Parameters<LockTable['openSession']>[0]>;
+  keepAlive: Stamped<Parameters<LockTable['keepAlive']>[0]>;
+  closeSession: Stamped<Parameters<LockTable['closeSession']>[0]>;
+  expireSessions: Stamped<Parameters<LockTable['expireSessions']>[0]>;
+  extendAll: Stamped<Parameters<LockTable['extendAll']>[0]>;
+  acquire: Stamped<Parameters<LockTable['acquire']>[0]>;
+  cancelWait: Stamped<Parameters<LockTable['cancelWait']>[0]>;
+  release: Stamped<Parameters<LockTable['release']>[0]>;
+  downgrade: Stamped<Parameters<LockTable['downgrade']>[0]>;
+};
+
+export type LockCommand = { [K in keyof Commands]: { readonly op: K } & Commands[K] }[keyof Commands];
+
+export interface SequencedLockEvent {
+  /** Log index of the command that caused it, and its position among that command's events. */
+  readonly index: number;
+  readonly position: number;
+  readonly event: LockEvent;
+}
+
+export class LockModule implements MetaModule {
+  readonly name = LOCKS;
+  private table: LockTable;
+  private readonly listeners = new Set<(events: readonly SequencedLockEvent[]) => void>();
+
+  constructor(private readonly options: LockTableOptions = {}) {
+    this.table = new LockTable(options);
+  }
+
+  apply(command: unknown, context: { readonly index: number; readonly now: number }): unknown {
+    const c = command as LockCommand;
+    const now = context.now;
+    const t = this.table;
+    let result: unknown;
+    switch (c.op) {
+      case 'openSession':
+        result = t.openSession({ ...c, now });
+        break;
+      case 'keepAlive':
+        result = t.keepAlive({ ...c, now });
+        break;
+      case 'closeSession':
+        result = t.closeSession({ ...c, now });
+        break;
+      case 'expireSessions':
+        result = t.expireSessions({ ...c, now });
+        break;
+      case 'extendAll':
+        result = t.extendAll({ ...c, now });
+        break;
+      case 'acquire':
+        result = t.acquire({ ...c, now });
+        break;
+      case 'cancelWait':
+        result = t.cancelWait({ ...c, now });
+        break;
+      case 'release':
+        result = t.release({ ...c, now });
+        break;
+      case 'downgrade':
+        result = t.downgrade({ ...c, now });
+        break;
+      default:
+        return { ok: false, code: 'BAD_INPUT', message: `unknown lock command "${String((c as { op?: unknown }).op)}"` };
+    }
+    const events = t.drainEvents().map((event, position) => ({ index: context.index, position, event }));
+    if (events.length > 0) for (const listener of this.listeners) listener(events);
+    return result;
+  }
+
+  /** The table, for local reads (after a read barrier when they must be linearizable). */
+  view(): Pick<LockTable, 'lock' | 'locks' | 'session' | 'sessions' | 'waitForGraph' | 'checkFence'> {
+    return this.table;
+  }
+
+  onEvents(listener: (events: readonly SequencedLockEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  snapshot(): unknown {
+    return this.table.snapshot();
+  }
+
+  restore(state: unknown): void {
+    this.table = state === undefined ? new LockTable(this.options) : LockTable.restore(state);
+  }
+}
