@@ -22,6 +22,7 @@ import { loadOrCreateIdentity, type NodeIdentity } from './cluster/node-identity
 import { PersistedIncarnationPins } from './cluster/peer-pins.js';
 import { MembersModule } from './cluster/members-module.js';
 import { LockModule } from './lock/meta-module.js';
+import { LockService } from './services/lock-service.js';
 import { startMembershipSync, type PeerLinks } from './services/membership-sync.js';
 import { createTestHooks } from './api/test-hooks.js';
 import { systemRandom, type Random } from './util/random.js';
@@ -126,6 +127,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     cluster,
     meta,
     locks,
+    lockService: new LockService({ selfId: config.id, meta, locks, scheduler, logger: logger.child({ component: 'locks' }) }),
   };
   const tokens = new TokenRegistry(config.tokens);
   const yoga = createGraphQLApp({
@@ -180,6 +182,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     forgetIncarnation: (peer) => pins.forget(peer),
   });
   meta.start();
+  services.lockService.start();
   logger.info({ listen: `${config.listen.host}:${port}`, peers: config.peers.map((p) => p.id) }, 'node started');
 
   let stopping: Promise<void> | undefined;
@@ -187,6 +190,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     stopping ??= (async () => {
       await handOverLeadership(meta, cluster, logger);
       stopMembershipSync();
+      services.lockService.stop();
       cluster.stop();
       await meta.stop();
       await graphqlWs.close();

@@ -5,6 +5,7 @@
 import type { ClusterService } from '../services/cluster-service.js';
 import type { MetaService } from '../services/meta-service.js';
 import type { LockModule } from '../lock/meta-module.js';
+import type { LockService } from '../services/lock-service.js';
 import type { Principal } from './auth.js';
 
 export interface NodeInfo {
@@ -26,6 +27,7 @@ export interface NodeServices {
   readonly meta: MetaService;
   /** The replicated lock table (the lock API builds on it). */
   readonly locks: LockModule;
+  readonly lockService: LockService;
 }
 
 export interface GraphQLContext {
