@@ -27,6 +27,19 @@ type Commands = {
 
 export type LockCommand = { [K in keyof Commands]: { readonly op: K } & Commands[K] }[keyof Commands];
 
+/** Each command goes to the table method of the same name, stamped with the state-machine clock. */
+const DISPATCH: { [K in keyof Commands]: (t: LockTable, cmd: Commands[K] & { now: number }) => unknown } = {
+  openSession: (t, cmd) => t.openSession(cmd),
+  keepAlive: (t, cmd) => t.keepAlive(cmd),
+  closeSession: (t, cmd) => t.closeSession(cmd),
+  expireSessions: (t, cmd) => t.expireSessions(cmd),
+  extendAll: (t, cmd) => t.extendAll(cmd),
+  acquire: (t, cmd) => t.acquire(cmd),
+  cancelWait: (t, cmd) => t.cancelWait(cmd),
+  release: (t, cmd) => t.release(cmd),
+  downgrade: (t, cmd) => t.downgrade(cmd),
+};
+
 export interface SequencedLockEvent {
   /** Log index of the command that caused it, and its position among that command's events. */
   readonly index: number;
@@ -45,40 +58,13 @@ export class LockModule implements MetaModule {
 
   apply(command: unknown, context: { readonly index: number; readonly now: number }): unknown {
     const c = command as LockCommand;
-    const now = context.now;
+    // Own keys only: an op such as "toString" must not reach Object.prototype.
+    const run = Object.hasOwn(DISPATCH, c.op)
+      ? (DISPATCH[c.op] as (t: LockTable, cmd: LockCommand & { now: number }) => unknown)
+      : undefined;
+    if (!run) return { ok: false, code: 'BAD_INPUT', message: `unknown lock command "${String(c.op)}"` };
     const t = this.table;
-    let result: unknown;
-    switch (c.op) {
-      case 'openSession':
-        result = t.openSession({ ...c, now });
-        break;
-      case 'keepAlive':
-        result = t.keepAlive({ ...c, now });
-        break;
-      case 'closeSession':
-        result = t.closeSession({ ...c, now });
-        break;
-      case 'expireSessions':
-        result = t.expireSessions({ ...c, now });
-        break;
-      case 'extendAll':
-        result = t.extendAll({ ...c, now });
-        break;
-      case 'acquire':
-        result = t.acquire({ ...c, now });
-        break;
-      case 'cancelWait':
-        result = t.cancelWait({ ...c, now });
-        break;
-      case 'release':
-        result = t.release({ ...c, now });
-        break;
-      case 'downgrade':
-        result = t.downgrade({ ...c, now });
-        break;
-      default:
-        return { ok: false, code: 'BAD_INPUT', message: `unknown lock command "${String((c as { op?: unknown }).op)}"` };
-    }
+    const result = run(t, { ...c, now: context.now });
     const events = t.drainEvents().map((event, position) => ({ index: context.index, position, event }));
     if (events.length > 0) for (const listener of this.listeners) listener(events);
     return result;

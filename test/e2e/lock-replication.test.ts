@@ -59,6 +59,7 @@ describe('lock commands through Raft', () => {
     });
     expect(await propose('n1', { op: 'release', sessionId: 's1', name: 'orders', fencingToken: '7' })).toMatchObject({ ok: false });
     expect(await propose('n1', { op: 'fly' })).toMatchObject({ ok: false, code: 'BAD_INPUT' });
+    expect(await propose('n1', { op: 'toString' })).toMatchObject({ ok: false, code: 'BAD_INPUT' });
     await cluster.node('n1').services.meta.readBarrier();
     expect(cluster.nodes.map((n) => JSON.stringify(n.services.locks.view().locks()))).toEqual(before);
   });
