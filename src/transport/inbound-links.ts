@@ -38,6 +38,8 @@ export interface InboundLinksOptions {
   readonly wallClock: () => number;
   readonly scheduler: Scheduler;
   readonly deliver: (envelope: Envelope) => void;
+  /** A peer proved itself on a new inbound connection: it is alive and reachable again. */
+  readonly onPeerDialedIn?: (peer: string) => void;
 }
 
 interface Accepted {
@@ -158,6 +160,7 @@ export class InboundLinks {
     for (const older of set) void this.closeSocket(older, 1000, 'superseded');
     set.add(ws);
     log.debug('inbound peer link accepted');
+    this.options.onPeerDialedIn?.(peer);
 
     ws.on('message', (data) => this.onFrame(peer, data, log));
     ws.on('error', (err: Error & { code?: string }) => {

@@ -104,6 +104,19 @@ export class OutboundLink {
     if (this.phase === 'idle') this.dial();
   }
 
+  /**
+   * Ends a backoff wait at once (the peer just proved it is up by dialing us) and starts from
+   * the initial backoff again. No effect while connecting, open or closed.
+   */
+  redialNow(): void {
+    if (this.phase !== 'waiting') return;
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
+    this.backoff.reset();
+    this.reconnects++;
+    this.dial();
+  }
+
   send(frame: string, bytes: number): 'queued' | 'full' {
     if (this.phase === 'closed') return 'full';
     const ws = this.socket;

@@ -103,6 +103,8 @@ export class WsPeerTransport implements PeerTransport {
       wallClock: Date.now,
       scheduler: this.scheduler,
       deliver: (envelope) => this.deliver(envelope),
+      // A restarted peer dials us first; answer without waiting out our own backoff.
+      onPeerDialedIn: (id) => this.links.get(id)?.redialNow(),
     });
     this.setPeers(options.peers);
   }

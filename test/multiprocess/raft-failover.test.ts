@@ -35,6 +35,21 @@ async function view(url: string): Promise<View | undefined> {
   }
 }
 
+async function allReachable(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${cluster.readToken}` },
+      body: JSON.stringify({ query: '{ cluster { nodes { reachable } } }' }),
+      signal: AbortSignal.timeout(1_000),
+    });
+    const nodes = ((await res.json()) as { data?: { cluster: { nodes: Array<{ reachable: boolean }> } } }).data?.cluster.nodes;
+    return nodes !== undefined && nodes.every((n) => n.reachable);
+  } catch {
+    return false;
+  }
+}
+
 async function counter(url: string, add?: number): Promise<{ status: number; body: { total?: number } }> {
   const res = await fetch(`${url}/test/counter`, {
     method: add === undefined ? 'GET' : 'POST',
@@ -113,11 +128,13 @@ describe('meta group failover across real processes', () => {
   });
 
   it('hands leadership over on SIGTERM, faster than an election could', async () => {
+    // A healthy cluster first: one leader and every link up (the node killed above is back).
     const leader = await waitFor(async () => {
       const views = await Promise.all(cluster.nodes.map((n) => view(n.url)));
       const leaders = new Set(views.map((v) => v?.leader));
-      return leaders.size === 1 && views[0]?.leader ? views[0].leader : undefined;
-    }, 15_000, 'all nodes agree on a leader');
+      const meshed = (await Promise.all(cluster.nodes.map((n) => allReachable(n.url)))).every(Boolean);
+      return meshed && leaders.size === 1 && views[0]?.leader ? views[0].leader : undefined;
+    }, 15_000, 'all nodes agree on a leader and reach each other');
     const survivors = cluster.nodes.filter((n) => n.id !== leader);
     const stoppedAt = Date.now();
     const stopping = cluster.signal(leader, 'SIGTERM');

@@ -408,6 +408,26 @@ describe('WsPeerTransport', () => {
     expect(await redial(5)).toBe(100);
   });
 
+  it('redials at once, without waiting out its backoff, when the peer it waits for dials in', async () => {
+    // a waits a full minute between dials (virtual time that never advances): only b dialing in can wake it.
+    const manual = new ManualScheduler();
+    const ceilingRandom: Random = { next: () => 0.999, int: (_min, max) => max, chance: () => false };
+    const [sa, sb] = [await h.server(), await h.server()];
+    const bPort = sb.port;
+    await sb.close(); // b is down: a's first dial fails and a starts waiting
+    const a = h.node('a', sa, [{ id: 'b', address: `127.0.0.1:${bPort}` }], {
+      scheduler: manual,
+      random: ceilingRandom,
+      backoff: { initialMs: 60_000, maxMs: 60_000 },
+      pingIntervalMs: 1_000_000,
+    });
+    await waitFor(() => linesWith(a.logs, 'redialing peer').length > 0, 5_000, 'a waits to redial');
+    const reopened = await h.server(bPort);
+    h.node('b', reopened, [{ id: 'a', address: sa.address }]);
+    await waitFor(() => isConnected(a, 'b'), 5_000, 'a connects to b as soon as b dials in');
+    expect(a.transport.stats()[0]!.reconnects).toBe(1);
+  });
+
   it('drops a link whose peer stops answering pings, then redials', async () => {
     // A server with a valid proof that never pongs: a paused or half-open peer.
     const paused = await h.server();
