@@ -8,6 +8,7 @@
  * granted; it keeps its place and blocks what it conflicts with until it is expired,
  * cancelled or its deadline is extended.
  */
+import { finishRequest } from './gc.js';
 import { compatible, fitsHolders } from './queue.js';
 import { isLive, type LockRecord, type RequestRecord, type TableState } from './state.js';
 import type { LockError, LockEvent, LockMode } from './types.js';
@@ -19,18 +20,19 @@ export interface Context {
   readonly now: number;
 }
 
-/** Adds one acquire of `mode` to the session's hold (creating it with a new token). */
-export function addHold(ctx: Context, lock: LockRecord, sessionId: string, mode: LockMode): bigint {
+/** Adds request `requestId`'s acquire of `mode` to the session's hold (creating it with a new token). */
+export function addHold(ctx: Context, lock: LockRecord, sessionId: string, mode: LockMode, requestId: string): bigint {
   let hold = lock.holders.get(sessionId);
   if (!hold) {
     const token = (ctx.state.counters.get(lock.name) ?? 0n) + 1n;
     ctx.state.counters.set(lock.name, token);
-    hold = { sessionId, token, shared: 0, exclusive: 0 };
+    hold = { sessionId, token, shared: 0, exclusive: 0, requests: [] };
     lock.holders.set(sessionId, hold);
     ctx.state.sessions.get(sessionId)?.holds.add(lock.name);
   }
   if (mode === 'SHARED') hold.shared++;
   else hold.exclusive++;
+  hold.requests.push(requestId);
   return hold.token;
 }
 
@@ -45,7 +47,7 @@ export function grantWaiters(ctx: Context, lock: LockRecord): void {
     const session = sessions.get(r.sessionId);
     const fitsQueue = r.mode === 'SHARED' ? !earlierExclusive : !earlierAny;
     if (session && isLive(session, ctx.now) && fitsQueue && fitsHolders(lock, r.sessionId, r.mode)) {
-      const token = addHold(ctx, lock, r.sessionId, r.mode);
+      const token = addHold(ctx, lock, r.sessionId, r.mode, id);
       session.waits.delete(id);
       r.state = 'GRANTED';
       r.fencingToken = token;
@@ -77,6 +79,7 @@ export function removeWaiter(ctx: Context, request: RequestRecord, error: LockEr
   ctx.state.sessions.get(request.sessionId)?.waits.delete(request.requestId);
   request.state = 'FAILED';
   request.error = error;
+  finishRequest(ctx, request);
 }
 
 /** An empty lock is forgotten; its fencing counter stays in `counters`. */

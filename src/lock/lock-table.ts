@@ -9,9 +9,10 @@
  */
 import { findCycleThrough, chooseVictim, cycleSessions } from './deadlock.js';
 import { badInput, lockError } from './errors.js';
+import { collectGarbage, finishAcquires, isGarbageDue } from './gc.js';
 import { fitsEarlierWaiters, fitsHolders, insertPosition } from './queue.js';
 import { addHold, grantWaiters, removeWaiter, type Context } from './grants.js';
-import { answerOf, recordRequest } from './requests.js';
+import { answerOf, recordRelease, recordRequest, releaseAnswer } from './requests.js';
 import { endSession } from './sessions.js';
 import { fromSnapshot, toSnapshot } from './snapshot.js';
 import {
@@ -41,6 +42,8 @@ import type {
   LockTableOptions,
   LockView,
   OpenSessionCommand,
+  PruneCommand,
+  PruneResult,
   ReleaseCommand,
   ReleaseResult,
   SessionResult,
@@ -63,7 +66,12 @@ export class LockTable {
       throw new RangeError('maxWaitersPerLock must be ≥ 1');
     }
     const detectDeadlocks = options.detectDeadlocks ?? DEFAULT_OPTIONS.detectDeadlocks;
-    this.state = emptyState({ acquireLimit, maxWaitersPerLock, detectDeadlocks });
+    const requestRetentionMs = options.requestRetentionMs ?? DEFAULT_OPTIONS.requestRetentionMs;
+    const sessionRetentionMs = options.sessionRetentionMs ?? DEFAULT_OPTIONS.sessionRetentionMs;
+    for (const [what, ms] of [['requestRetentionMs', requestRetentionMs], ['sessionRetentionMs', sessionRetentionMs]] as const) {
+      if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`${what} must be ≥ 0`);
+    }
+    this.state = emptyState({ acquireLimit, maxWaitersPerLock, detectDeadlocks, requestRetentionMs, sessionRetentionMs });
   }
 
   static restore(data: unknown): LockTable {
@@ -105,6 +113,7 @@ export class LockTable {
       holds: new Set<string>(),
       waits: new Set<string>(),
       released: new Map<string, bigint>(),
+      requests: new Set<string>(),
     };
     this.state.sessions.set(session.sessionId, session);
     return { ok: true, session: sessionView(session) };
@@ -132,13 +141,14 @@ export class LockTable {
     return { ok: true, session: sessionView(session) };
   }
 
-  /** Leader-proposed: expires every open session whose deadline is ≤ now, in open order. */
+  /** Leader-proposed: expires every open session whose deadline is ≤ now, in open order, then prunes. */
   expireSessions(cmd: ExpireSessionsCommand): ExpireResult {
     const bad = checkTime('now', cmd.now);
     if (bad) return bad;
     const now = this.advance(cmd.now);
     const due = [...this.state.sessions.values()].filter((s) => s.state === 'OPEN' && s.expiresAt <= now);
     for (const s of due) endSession(this.ctx(now), s, 'EXPIRED');
+    collectGarbage(this.state, now);
     return { ok: true, expired: due.map((s) => s.sessionId) };
   }
 
@@ -174,6 +184,7 @@ export class LockTable {
       }
       return answerOf(previous);
     }
+    if (state.releases.has(cmd.requestId)) return badInput('requestId was used for a different request', { requestId: cmd.requestId });
     const session = state.sessions.get(cmd.sessionId);
     if (!session) return notFound(cmd.sessionId);
     const now = Math.max(state.clock, cmd.now);
@@ -190,6 +201,7 @@ export class LockTable {
       this.advance(now);
       if (cmd.mode === 'SHARED') own.shared++;
       else own.exclusive++;
+      own.requests.push(cmd.requestId);
       return answerOf(recordRequest(this.ctx(now), cmd, 0, 'GRANTED', own.token, session.expiresAt, true));
     }
     for (const id of session.waits) {
@@ -201,7 +213,7 @@ export class LockTable {
     if (fitsHolders(lock, cmd.sessionId, cmd.mode) && fitsEarlierWaiters(lock, state.requests, position, cmd.mode)) {
       this.advance(now);
       const target = this.lockFor(cmd.name);
-      const token = addHold(this.ctx(now), target, cmd.sessionId, cmd.mode);
+      const token = addHold(this.ctx(now), target, cmd.sessionId, cmd.mode, cmd.requestId);
       return answerOf(recordRequest(this.ctx(now), cmd, 0, 'GRANTED', token, session.expiresAt, false));
     }
     if (cmd.timeoutMs === 0) return lockError('LOCK_TIMEOUT', 'the lock is not available (try-lock)', { name: cmd.name });
@@ -236,10 +248,25 @@ export class LockTable {
   // ---- release / downgrade / fence ----------------------------------------------------
 
   release(cmd: ReleaseCommand): ReleaseResult {
-    const bad = checkId('sessionId', cmd.sessionId) ?? checkName(cmd.name) ?? checkTime('now', cmd.now);
+    const { requestId } = cmd;
+    const bad =
+      (requestId === undefined ? undefined : checkId('requestId', requestId)) ??
+      checkId('sessionId', cmd.sessionId) ??
+      checkName(cmd.name) ??
+      checkTime('now', cmd.now);
     if (bad) return bad;
     const token = parseToken(cmd.fencingToken);
     if (token === undefined) return badInput('fencingToken must be a decimal 64-bit integer');
+    if (requestId !== undefined) {
+      // A retry answers the recorded result and counts nothing down.
+      const previous = this.state.releases.get(requestId);
+      if (previous && previous.sessionId === cmd.sessionId && previous.name === cmd.name && previous.token === token) {
+        return releaseAnswer(previous);
+      }
+      if (previous || this.state.requests.has(requestId)) {
+        return badInput('requestId was used for a different request', { requestId });
+      }
+    }
     const session = this.state.sessions.get(cmd.sessionId);
     if (!session) return notFound(cmd.sessionId);
     const lock = this.state.locks.get(cmd.name);
@@ -251,6 +278,7 @@ export class LockTable {
       if (hold.exclusive > 0) hold.exclusive--;
       else hold.shared--;
       const remaining = hold.shared + hold.exclusive;
+      finishAcquires(this.ctx(now), hold, remaining);
       if (remaining === 0) {
         lock.holders.delete(cmd.sessionId);
         session.holds.delete(cmd.name);
@@ -258,10 +286,13 @@ export class LockTable {
       }
       this.events.push({ type: 'RELEASED', sessionId: cmd.sessionId, name: cmd.name, fencingToken: token.toString(), remaining });
       if (remaining === 0 || (wasExclusive && hold.exclusive === 0)) grantWaiters(this.ctx(now), lock);
-      return { ok: true, remaining, alreadyReleased: false };
+      if (requestId === undefined) return { ok: true, remaining, alreadyReleased: false };
+      return recordRelease(this.ctx(now), requestId, cmd.sessionId, cmd.name, token, remaining, false);
     }
     if (session.released.get(cmd.name) === token) {
-      return { ok: true, remaining: hold ? hold.shared + hold.exclusive : 0, alreadyReleased: true };
+      const remaining = hold ? hold.shared + hold.exclusive : 0;
+      if (requestId === undefined) return { ok: true, remaining, alreadyReleased: true };
+      return recordRelease(this.ctx(this.advance(cmd.now)), requestId, cmd.sessionId, cmd.name, token, remaining, true);
     }
     if (session.state !== 'OPEN') return expired(cmd.sessionId);
     if (hold) {
@@ -302,11 +333,52 @@ export class LockTable {
     return { ok: true, valid: false };
   }
 
+  // ---- garbage collection -------------------------------------------------------------
+
+  /**
+   * Drops finished request and release records and ended sessions past their retention (see
+   * gc.ts); `expireSessions` does the same. A pure function of the state and `now`.
+   */
+  prune(cmd: PruneCommand): PruneResult {
+    const bad = checkTime('now', cmd.now);
+    if (bad) return bad;
+    return { ok: true, ...collectGarbage(this.state, this.advance(cmd.now)) };
+  }
+
+  /** True when a prune at `now` has something to drop (O(1)): for the leader to decide to propose one. */
+  garbageDue(now: number): boolean {
+    return isGarbageDue(this.state, now);
+  }
+
   // ---- reads --------------------------------------------------------------------------
 
+  /** The lock's view; a name nobody holds or waits for but that issued tokens shows its last one. */
   lock(name: string): LockView | undefined {
     const lock = this.state.locks.get(name);
-    return lock ? lockView(this.state, lock) : undefined;
+    if (lock) return lockView(this.state, lock);
+    const last = this.state.counters.get(name);
+    return last === undefined ? undefined : { name, holders: [], waiters: [], lastFencingToken: last.toString() };
+  }
+
+  /** Up to `limit` waiting requests whose deadline is at or before `now` (for the leader to cancel). */
+  overdueWaits(now: number, limit: number): string[] {
+    const due: string[] = [];
+    for (const lock of this.state.locks.values()) {
+      for (const id of lock.waiters) {
+        const r = this.state.requests.get(id);
+        if (r && r.deadline <= now) {
+          due.push(id);
+          if (due.length >= limit) return due;
+        }
+      }
+    }
+    return due;
+  }
+
+  /** Whether an open session's deadline is at or before `now` (for the leader to expire it). */
+  sessionsDue(now: number): boolean {
+    for (const s of this.state.sessions.values()) if (s.state === 'OPEN' && s.expiresAt <= now) return true;
+    return false;
   }
 
   locks(): LockView[] {

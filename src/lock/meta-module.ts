@@ -8,7 +8,7 @@
  */
 import type { MetaModule } from '../cluster/meta-state-machine.js';
 import { LockTable } from './lock-table.js';
-import type { LockEvent, LockTableOptions } from './types.js';
+import type { LockError, LockEvent, LockTableOptions } from './types.js';
 
 export const LOCKS = 'locks';
 
@@ -23,9 +23,15 @@ type Commands = {
   cancelWait: Stamped<Parameters<LockTable['cancelWait']>[0]>;
   release: Stamped<Parameters<LockTable['release']>[0]>;
   downgrade: Stamped<Parameters<LockTable['downgrade']>[0]>;
+  prune: Stamped<Parameters<LockTable['prune']>[0]>;
 };
 
-export type LockCommand = { [K in keyof Commands]: { readonly op: K } & Commands[K] }[keyof Commands];
+/**
+ * `caller`, when set, is the principal making the call: a command naming a session it does
+ * not own is refused with FORBIDDEN inside the state machine, so the check and the change
+ * are one atomic step. Trusted callers (the leader's own duties, admins) leave it out.
+ */
+export type LockCommand = { [K in keyof Commands]: { readonly op: K; readonly caller?: string } & Commands[K] }[keyof Commands];
 
 /** Each command goes to the table method of the same name, stamped with the state-machine clock. */
 const DISPATCH: { [K in keyof Commands]: (t: LockTable, cmd: Commands[K] & { now: number }) => unknown } = {
@@ -38,6 +44,7 @@ const DISPATCH: { [K in keyof Commands]: (t: LockTable, cmd: Commands[K] & { now
   cancelWait: (t, cmd) => t.cancelWait(cmd),
   release: (t, cmd) => t.release(cmd),
   downgrade: (t, cmd) => t.downgrade(cmd),
+  prune: (t, cmd) => t.prune(cmd),
 };
 
 export interface SequencedLockEvent {
@@ -51,6 +58,9 @@ export class LockModule implements MetaModule {
   readonly name = LOCKS;
   private table: LockTable;
   private readonly listeners = new Set<(events: readonly SequencedLockEvent[]) => void>();
+  private readonly restoreListeners = new Set<(lastIndex: number) => void>();
+  /** Log index of the last lock command applied (kept in snapshots: event history starts after it). */
+  private lastIndex = 0;
 
   constructor(private readonly options: LockTableOptions = {}) {
     this.table = new LockTable(options);
@@ -64,14 +74,29 @@ export class LockModule implements MetaModule {
       : undefined;
     if (!run) return { ok: false, code: 'BAD_INPUT', message: `unknown lock command "${String(c.op)}"` };
     const t = this.table;
+    this.lastIndex = context.index;
+    const refused = this.checkCaller(c);
+    if (refused) return refused;
     const result = run(t, { ...c, now: context.now });
     const events = t.drainEvents().map((event, position) => ({ index: context.index, position, event }));
     if (events.length > 0) for (const listener of this.listeners) listener(events);
     return result;
   }
 
+  private checkCaller(c: LockCommand): LockError | undefined {
+    if (c.caller === undefined || c.op === 'openSession' || !('sessionId' in c)) return undefined;
+    const session = this.table.session(c.sessionId);
+    if (session && session.owner !== c.caller) {
+      return { ok: false, code: 'FORBIDDEN', message: 'the session belongs to another token', sessionId: c.sessionId };
+    }
+    return undefined;
+  }
+
   /** The table, for local reads (after a read barrier when they must be linearizable). */
-  view(): Pick<LockTable, 'lock' | 'locks' | 'session' | 'sessions' | 'waitForGraph' | 'checkFence'> {
+  view(): Pick<
+    LockTable,
+    'lock' | 'locks' | 'session' | 'sessions' | 'waitForGraph' | 'checkFence' | 'garbageDue' | 'overdueWaits' | 'sessionsDue'
+  > {
     return this.table;
   }
 
@@ -80,11 +105,22 @@ export class LockModule implements MetaModule {
     return () => this.listeners.delete(listener);
   }
 
+  /** Called after a snapshot replaced the state: events up to `lastIndex` were never seen here. */
+  onRestore(listener: (lastIndex: number) => void): () => void {
+    this.restoreListeners.add(listener);
+    return () => this.restoreListeners.delete(listener);
+  }
+
   snapshot(): unknown {
-    return this.table.snapshot();
+    return { table: this.table.snapshot(), lastIndex: this.lastIndex };
   }
 
   restore(state: unknown): void {
-    this.table = state === undefined ? new LockTable(this.options) : LockTable.restore(state);
+    // Snapshots from before lastIndex was kept hold the table alone.
+    const wrapped = typeof state === 'object' && state !== null && 'table' in state && 'lastIndex' in state;
+    const tableState = wrapped ? (state as { table: unknown }).table : state;
+    this.lastIndex = wrapped ? Number((state as { lastIndex: unknown }).lastIndex) : 0;
+    this.table = tableState === undefined ? new LockTable(this.options) : LockTable.restore(tableState);
+    for (const listener of this.restoreListeners) listener(this.lastIndex);
   }
 }

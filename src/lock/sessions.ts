@@ -3,8 +3,9 @@
  * are cancelled, its holds released (CLOSED) or taken away (EXPIRED → a LOST event per
  * hold, so a holder hears of the loss at once), then the queues it touched are re-run so the
  * waiters behind it are granted in FIFO order. The session record stays, readable, in its
- * final state; it can never be granted again.
+ * final state until pruned (see gc.ts); it can never be granted again.
  */
+import { finishAcquires, sessionEnded } from './gc.js';
 import { dropIfEmpty, grantWaiters, removeWaiter, type Context } from './grants.js';
 import { lockError } from './errors.js';
 import type { SessionRecord } from './state.js';
@@ -12,7 +13,7 @@ import type { SessionRecord } from './state.js';
 export function endSession(ctx: Context, session: SessionRecord, how: 'CLOSED' | 'EXPIRED'): void {
   const { state, events } = ctx;
   session.state = how;
-  events.push({ type: how, sessionId: session.sessionId });
+  sessionEnded(ctx, session);
   const touched: string[] = [];
   for (const requestId of [...session.waits]) {
     const request = state.requests.get(requestId);
@@ -39,6 +40,7 @@ export function endSession(ctx: Context, session: SessionRecord, how: 'CLOSED' |
     const hold = lock?.holders.get(session.sessionId);
     if (!lock || !hold) continue;
     lock.holders.delete(session.sessionId);
+    finishAcquires(ctx, hold, 0);
     const fencingToken = hold.token.toString();
     if (how === 'EXPIRED') {
       events.push({ type: 'LOST', sessionId: session.sessionId, name, fencingToken });
@@ -50,6 +52,8 @@ export function endSession(ctx: Context, session: SessionRecord, how: 'CLOSED' |
   }
   session.holds.clear();
   session.waits.clear();
+  // Last of the session's own events, so a stream of them can end on it.
+  events.push({ type: how, sessionId: session.sessionId });
   for (const name of new Set(touched)) {
     const lock = state.locks.get(name);
     if (!lock) continue;

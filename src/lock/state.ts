@@ -11,6 +11,8 @@ export interface HoldRecord {
   /** Re-entrant counts per mode; the hold is EXCLUSIVE while `exclusive > 0`. */
   shared: number;
   exclusive: number;
+  /** Ids of the acquires counted on the hold, in grant order; a release finishes the last one. */
+  readonly requests: string[];
 }
 
 export interface LockRecord {
@@ -33,6 +35,20 @@ export interface RequestRecord {
   fencingToken?: bigint;
   expiresAt?: number;
   error?: LockError;
+  /** When the request finished: it failed, or the acquire it counted was released. */
+  finishedAt?: number;
+}
+
+/** The answer of a release that carried a requestId (recorded when it answers OK). */
+export interface ReleaseRecord {
+  readonly requestId: string;
+  readonly sessionId: string;
+  readonly name: string;
+  readonly token: bigint;
+  readonly remaining: number;
+  readonly alreadyReleased: boolean;
+  /** A release is finished when it is recorded. */
+  readonly finishedAt: number;
 }
 
 export interface SessionRecord {
@@ -47,12 +63,30 @@ export interface SessionRecord {
   readonly waits: Set<string>;
   /** Per lock name, the token of the last hold this session released in full (retries). */
   readonly released: Map<string, bigint>;
+  /** When the session was closed or expired. */
+  endedAt?: number;
+  /** Ids of this session's request and release records (not in snapshots: rebuilt on restore). */
+  readonly requests: Set<string>;
 }
 
 export interface TableOptions {
   readonly acquireLimit: number;
   readonly maxWaitersPerLock: number;
   readonly detectDeadlocks: boolean;
+  readonly requestRetentionMs: number;
+  readonly sessionRetentionMs: number;
+}
+
+/** A finished record or an ended session, and when it finished or ended. */
+export interface GcEntry {
+  readonly id: string;
+  readonly at: number;
+}
+
+/** Entries in the order they were added, which is also the order of `at` (the clock never runs back). */
+export interface GcQueue {
+  items: GcEntry[];
+  head: number;
 }
 
 export interface TableState {
@@ -67,9 +101,23 @@ export interface TableState {
   /** Last fencing token per lock name; kept after the lock empties so tokens only grow. */
   readonly counters: Map<string, bigint>;
   readonly requests: Map<string, RequestRecord>;
+  readonly releases: Map<string, ReleaseRecord>;
+  /** What prune looks at: finished records (requests and releases) and ended sessions. Rebuilt on restore. */
+  readonly gc: { readonly records: GcQueue; readonly sessions: GcQueue };
 }
 
-export const DEFAULT_OPTIONS: TableOptions = { acquireLimit: 1000, maxWaitersPerLock: 1000, detectDeadlocks: true };
+/** How long a finished request or release record is kept for retries. */
+export const REQUEST_RETENTION_MS = 10 * 60_000;
+/** How long an ended session stays readable. */
+export const SESSION_RETENTION_MS = 60 * 60_000;
+
+export const DEFAULT_OPTIONS: TableOptions = {
+  acquireLimit: 1000,
+  maxWaitersPerLock: 1000,
+  detectDeadlocks: true,
+  requestRetentionMs: REQUEST_RETENTION_MS,
+  sessionRetentionMs: SESSION_RETENTION_MS,
+};
 
 export function emptyState(options: TableOptions): TableState {
   return {
@@ -80,6 +128,8 @@ export function emptyState(options: TableOptions): TableState {
     locks: new Map(),
     counters: new Map(),
     requests: new Map(),
+    releases: new Map(),
+    gc: { records: { items: [], head: 0 }, sessions: { items: [], head: 0 } },
   };
 }
 

@@ -18,7 +18,9 @@ export type LockErrorCode =
   | 'DEADLOCK'
   | 'BAD_INPUT'
   | 'TOO_MANY_WAITERS'
-  | 'ACQUIRE_LIMIT';
+  | 'ACQUIRE_LIMIT'
+  /** The caller does not own the session (checked by the meta module, not the table). */
+  | 'FORBIDDEN';
 
 export interface LockError {
   readonly ok: false;
@@ -41,6 +43,10 @@ export interface LockTableOptions {
    * detector with an independent cycle finder on the same state.
    */
   readonly detectDeadlocks?: boolean;
+  /** How long a finished request or release record is kept for retries (default 10 min). */
+  readonly requestRetentionMs?: number;
+  /** How long an ended session stays readable (default 1 h). */
+  readonly sessionRetentionMs?: number;
 }
 
 // ---- commands -------------------------------------------------------------------------
@@ -79,6 +85,8 @@ export interface CancelWaitCommand {
   readonly reason: 'TIMEOUT' | 'CANCELLED';
 }
 export interface ReleaseCommand {
+  /** When set, an OK answer is recorded under it: a retry answers it again, counting nothing down. */
+  readonly requestId?: string;
   readonly sessionId: string;
   readonly name: string;
   readonly fencingToken: FencingToken;
@@ -87,6 +95,9 @@ export interface ReleaseCommand {
 export interface DowngradeCommand {
   readonly sessionId: string;
   readonly name: string;
+  readonly now: number;
+}
+export interface PruneCommand {
   readonly now: number;
 }
 export interface CheckFenceQuery {
@@ -117,6 +128,8 @@ export type ReleaseResult = Result<{
   readonly alreadyReleased: boolean;
 }>;
 export type DowngradeResult = Result<{ readonly mode: LockMode }>;
+/** How many records (requests and releases) and ended sessions were dropped. */
+export type PruneResult = Result<{ readonly requests: number; readonly sessions: number }>;
 export type CheckFenceResult = Result<{ readonly valid: boolean; readonly mode?: LockMode }>;
 
 // ---- reads ----------------------------------------------------------------------------

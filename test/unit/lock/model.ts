@@ -12,7 +12,8 @@ export const NAMES = ['A', 'B', 'C'];
 export type Op =
   | { kind: 'acquire'; s: number; n: number; mode: LockMode; timeoutMs: number; dt: number }
   | { kind: 'retry'; k: number; dt: number }
-  | { kind: 'release'; s: number; n: number; stale: boolean; dt: number }
+  | { kind: 'release'; s: number; n: number; stale: boolean; withId: boolean; dt: number }
+  | { kind: 'retryRelease'; k: number; dt: number }
   | { kind: 'cancel'; k: number; dt: number }
   | { kind: 'downgrade'; s: number; n: number; dt: number }
   | { kind: 'keepAlive'; s: number; dt: number }
@@ -28,7 +29,8 @@ const k = fc.nat({ max: 1000 });
 export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('acquire' as const), s, n, mode: fc.constantFrom<LockMode>('SHARED', 'EXCLUSIVE'), timeoutMs: fc.constantFrom(0, 5000, 60_000, 60_000), dt }), weight: 10 },
   { arbitrary: fc.record({ kind: fc.constant('retry' as const), k, dt }), weight: 1 },
-  { arbitrary: fc.record({ kind: fc.constant('release' as const), s, n, stale: fc.boolean(), dt }), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constant('release' as const), s, n, stale: fc.boolean(), withId: fc.boolean(), dt }), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constant('retryRelease' as const), k, dt }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('cancel' as const), k, dt }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('downgrade' as const), s, n, dt }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('keepAlive' as const), s, dt }), weight: 2 },
@@ -37,14 +39,26 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('close' as const), s, dt }), weight: 1 },
 );
 
+export const ttlsArb = fc.array(fc.integer({ min: 300, max: 5000 }), { minLength: SESSIONS.length, maxLength: SESSIONS.length });
+
 export const workloadArb = fc.record({
-  ttls: fc.array(fc.integer({ min: 300, max: 5000 }), { minLength: SESSIONS.length, maxLength: SESSIONS.length }),
+  ttls: ttlsArb,
   ops: fc.array(opArb, { minLength: 10, maxLength: 80, size: 'max' }),
 });
 
 /** A concrete command: a method name and its argument, applicable to any table. */
 export interface Command {
-  readonly method: 'openSession' | 'acquire' | 'release' | 'cancelWait' | 'downgrade' | 'keepAlive' | 'expireSessions' | 'extendAll' | 'closeSession';
+  readonly method:
+    | 'openSession'
+    | 'acquire'
+    | 'release'
+    | 'cancelWait'
+    | 'downgrade'
+    | 'keepAlive'
+    | 'expireSessions'
+    | 'extendAll'
+    | 'closeSession'
+    | 'prune';
   readonly arg: Record<string, unknown>;
 }
 
@@ -56,6 +70,8 @@ export function apply(table: LockTable, cmd: Command): unknown {
 export class Driver {
   now = 0;
   private readonly requests: { requestId: string; sessionId: string; name: string; mode: LockMode; timeoutMs: number }[] = [];
+  /** Releases sent with a requestId, for retries. */
+  private readonly releases: { requestId: string; sessionId: string; name: string; fencingToken: string }[] = [];
 
   openings(ttls: readonly number[]): Command[] {
     return SESSIONS.map((sessionId, i) => ({ method: 'openSession', arg: { sessionId, owner: 'o', ttlMs: ttls[i] ?? 1000, now: 0 } }));
@@ -79,7 +95,14 @@ export class Driver {
         const name = NAMES[op.n]!;
         const held = table.lock(name)?.holders.find((h) => h.sessionId === sessionId);
         const fencingToken = held && !op.stale ? held.fencingToken : '1';
-        return { method: 'release', arg: { sessionId, name, fencingToken, now } };
+        if (!op.withId) return { method: 'release', arg: { sessionId, name, fencingToken, now } };
+        const r = { requestId: `x${this.releases.length}`, sessionId, name, fencingToken };
+        this.releases.push(r);
+        return { method: 'release', arg: { ...r, now } };
+      }
+      case 'retryRelease': {
+        const r = this.releases[op.k % Math.max(1, this.releases.length)];
+        return r ? { method: 'release', arg: { ...r, now } } : { method: 'expireSessions', arg: { now } };
       }
       case 'cancel': {
         const r = this.requests[op.k % Math.max(1, this.requests.length)];

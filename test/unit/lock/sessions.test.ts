@@ -27,14 +27,14 @@ describe('sessions', () => {
     expect(t.expireSessions({ now: 100 })).toEqual({ ok: true, expired: ['dead'] });
     const events = t.drainEvents();
     expect(events.map((e) => `${e.type}:${'name' in e ? e.name : ''}`)).toEqual([
-      'EXPIRED:',
       'LOST:L',
       'LOST:M',
+      'EXPIRED:',
       'GRANTED:L',
       'GRANTED:L',
       'GRANTED:M',
     ]);
-    expect(events[1]).toMatchObject({ sessionId: 'dead', fencingToken: tok });
+    expect(events[0]).toMatchObject({ sessionId: 'dead', fencingToken: tok });
     expect(holders(t)).toEqual(['b:S', 'c:S']);
     expect(holders(t, 'M')).toEqual(['d:E']);
     expect(t.session('dead')).toMatchObject({ state: 'EXPIRED', holds: [], waits: [] });
@@ -55,7 +55,7 @@ describe('sessions', () => {
     expect(waiters(t)).toEqual(['rdead', 'rc']);
     t.drainEvents();
     t.expireSessions({ now: 200 });
-    expect(t.drainEvents().map((e) => e.type)).toEqual(['EXPIRED', 'WAIT_CANCELLED', 'GRANTED']);
+    expect(t.drainEvents().map((e) => e.type)).toEqual(['WAIT_CANCELLED', 'EXPIRED', 'GRANTED']);
     expect(acq(t, 'rdead', 'dead', 'EXCLUSIVE')).toMatchObject({ ok: false, code: 'SESSION_EXPIRED' });
     expect(holders(t)).toEqual(['a:S', 'c:S']);
   });
@@ -96,7 +96,7 @@ describe('sessions', () => {
     acq(t, 'rb', 'b', 'EXCLUSIVE');
     t.drainEvents();
     expect(t.closeSession({ sessionId: 'a', now: 5 })).toMatchObject({ ok: true, session: { state: 'CLOSED' } });
-    expect(t.drainEvents().map((e) => e.type)).toEqual(['CLOSED', 'RELEASED', 'GRANTED']);
+    expect(t.drainEvents().map((e) => e.type)).toEqual(['RELEASED', 'CLOSED', 'GRANTED']);
     expect(holders(t)).toEqual(['b:E']);
     expect(t.release({ sessionId: 'a', name: 'L', fencingToken: ta, now: 6 })).toMatchObject({ ok: true, alreadyReleased: true });
     expect(t.closeSession({ sessionId: 'a', now: 7 })).toMatchObject({ ok: true, session: { state: 'CLOSED' } });
