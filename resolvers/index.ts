@@ -1,3 +1,4 @@
 /** Registers every root field on the builder. */
 import './node.js';
 import './cluster.js';
+import './lock.js';

@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   DEADLOCK: { message: 'The request was chosen as a deadlock victim', retryable: true },
   TOO_MANY_WAITERS: { message: 'Too many requests are waiting for this lock', retryable: true },
   ACQUIRE_LIMIT: { message: 'The session holds this lock too many times', retryable: false },
+  CURSOR_EXPIRED: { message: 'The cursor is older than the retained event history', retryable: false },
+  SUBSCRIBER_TOO_SLOW: { message: 'The subscriber fell too far behind the event stream', retryable: true },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

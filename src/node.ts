@@ -23,6 +23,9 @@ import { PersistedIncarnationPins } from './cluster/peer-pins.js';
 import { MembersModule } from './cluster/members-module.js';
 import { LockModule } from './lock/meta-module.js';
 import { LockService } from './services/lock-service.js';
+import { LockEventLog } from './services/lock-event-log.js';
+import { SessionRenewer } from './services/session-renewer.js';
+import { LockMetrics } from './api/lock-metrics.js';
 import { startMembershipSync, type PeerLinks } from './services/membership-sync.js';
 import { createTestHooks } from './api/test-hooks.js';
 import { systemRandom, type Random } from './util/random.js';
@@ -91,6 +94,12 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const testCounter = new TestCounterModule();
   const members = new MembersModule();
   const locks = new LockModule();
+  // Attached before the WAL replays, so a restarted node's history starts at its snapshot.
+  const lockEvents = new LockEventLog();
+  locks.onEvents((events) => lockEvents.append(events));
+  locks.onRestore((lastIndex) => lockEvents.gap(lastIndex));
+  const lockMetrics = new LockMetrics(metrics.registry, locks);
+  lockMetrics.attach();
   const meta = await MetaService.open({
     selfId: config.id,
     voters: identity.bootstrapVoters,
@@ -111,6 +120,14 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     return [{ group: 'meta', term: s.term, commit: s.commit, applied: meta.appliedIndex(), isLeader: s.role === 'leader' }];
   });
 
+  const lockService = new LockService({
+    selfId: config.id,
+    meta,
+    locks,
+    scheduler,
+    logger: logger.child({ component: 'locks' }),
+    observer: lockMetrics,
+  });
   const startedAt = performance.now();
   const services: NodeServices = {
     node: {
@@ -127,7 +144,14 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     cluster,
     meta,
     locks,
-    lockService: new LockService({ selfId: config.id, meta, locks, scheduler, logger: logger.child({ component: 'locks' }) }),
+    lockService,
+    lockEvents,
+    sessionRenewer: new SessionRenewer({
+      locks,
+      renew: (sessionId) => lockService.renew(sessionId),
+      scheduler,
+      logger: logger.child({ component: 'session-renewer' }),
+    }),
   };
   const tokens = new TokenRegistry(config.tokens);
   const yoga = createGraphQLApp({
@@ -183,6 +207,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   });
   meta.start();
   services.lockService.start();
+  services.sessionRenewer.start();
   logger.info({ listen: `${config.listen.host}:${port}`, peers: config.peers.map((p) => p.id) }, 'node started');
 
   let stopping: Promise<void> | undefined;
@@ -190,6 +215,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     stopping ??= (async () => {
       await handOverLeadership(meta, cluster, logger);
       stopMembershipSync();
+      services.sessionRenewer.stop();
       services.lockService.stop();
       cluster.stop();
       await meta.stop();

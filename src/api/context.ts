@@ -6,7 +6,10 @@ import type { ClusterService } from '../services/cluster-service.js';
 import type { MetaService } from '../services/meta-service.js';
 import type { LockModule } from '../lock/meta-module.js';
 import type { LockService } from '../services/lock-service.js';
+import type { LockEventLog } from '../services/lock-event-log.js';
+import type { SessionRenewer } from '../services/session-renewer.js';
 import type { Principal } from './auth.js';
+import type { ConnectionLiveness } from './graphql-ws-binding.js';
 
 export interface NodeInfo {
   readonly id: string;
@@ -28,9 +31,15 @@ export interface NodeServices {
   /** The replicated lock table (the lock API builds on it). */
   readonly locks: LockModule;
   readonly lockService: LockService;
+  /** Retained lock events, for subscriptions that resume from a cursor. */
+  readonly lockEvents: LockEventLog;
+  /** Renews sessions while their subscriptions' connections answer pings. */
+  readonly sessionRenewer: SessionRenewer;
 }
 
 export interface GraphQLContext {
   readonly principal: Principal;
   readonly services: NodeServices;
+  /** Present for operations over graphql-ws. */
+  readonly connection?: ConnectionLiveness;
 }

@@ -13,11 +13,14 @@ import { renderLocalGraphiQL } from './graphiql-assets.js';
 import { GRAPHIQL_DEFAULT_HEADERS, GRAPHIQL_TABS } from './graphiql-examples.js';
 import type { NodeMetrics } from './metrics.js';
 import { useOperationMetrics } from './metrics-plugin.js';
+import type { ConnectionLiveness } from './graphql-ws-binding.js';
 
 /** What a transport hands to context building before authentication. */
 export interface ServerContext {
   /** Set by graphql-ws, which authenticates once per connection. */
   readonly principal?: Principal;
+  /** Set by graphql-ws: how the connection answers pings (lock sessions renew by it). */
+  readonly connection?: ConnectionLiveness;
 }
 
 interface HeaderSource {
@@ -68,7 +71,9 @@ export function createGraphQLApp(options: GraphQLAppOptions): GraphQLApp {
         options.metrics.recordOperation(undefined, 'unknown', 'unauthenticated');
         throw appError('UNAUTHENTICATED');
       }
-      return { principal, services: options.services };
+      return initial.connection
+        ? { principal, services: options.services, connection: initial.connection }
+        : { principal, services: options.services };
     },
   });
 }

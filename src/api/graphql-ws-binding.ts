@@ -5,9 +5,10 @@
  *   operation costs two socket writes (next, then complete). Here frames sent in the same
  *   tick are corked into one write, and a send waits only when the socket's buffer is above
  *   a bound (backpressure for slow clients, no wait otherwise).
- * - Liveness: the server pings every keepAlive interval and terminates a connection whose
- *   pong does not come back within the next interval; the last pong time is kept per
- *   connection for the layers above.
+ * - Liveness: the server pings every pingIntervalMs and terminates a connection whose oldest
+ *   unanswered ping is deadAfterMs old. Each connection's liveness (since when a ping has gone
+ *   unanswered) is handed to the layers above, which renew lock sessions only while the
+ *   client keeps answering.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -15,19 +16,37 @@ import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'grap
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 
+/** How a graphql-ws connection answers the server's pings. */
+export interface ConnectionLiveness {
+  /** When the oldest ping still unanswered was sent (monotonic ms), or undefined if none is. */
+  unansweredSince(): number | undefined;
+  /** Monotonic milliseconds, the clock unansweredSince() is on. */
+  now(): number;
+  readonly closed: boolean;
+  /** Runs once when the connection closes (at once if it already has). */
+  onClose(listener: () => void): () => void;
+}
+
 export interface WsExtra {
   readonly socket: WebSocket;
   readonly request: IncomingMessage;
+  readonly liveness: ConnectionLiveness;
 }
 
 export interface BindingOptions {
-  readonly keepAliveMs: number;
+  readonly pingIntervalMs: number;
+  /** A connection whose oldest unanswered ping is this old is terminated. */
+  readonly deadAfterMs: number;
   /** Above this many buffered bytes a send waits for the socket to drain. */
   readonly highWaterBytes?: number;
   readonly logger: Logger;
 }
 
 const DEFAULT_HIGH_WATER = 1024 * 1024;
+
+function monotonicMs(): number {
+  return performance.now();
+}
 
 /** The underlying TCP socket of a `ws` connection (ws keeps it in a private field). */
 function rawSocketOf(ws: WebSocket): Socket | undefined {
@@ -77,18 +96,34 @@ export function bindGraphQLWs<P extends Record<string, unknown> | undefined>(
       ws.terminate();
     });
 
-    let awaitingPong = false;
+    let unansweredSince: number | undefined;
+    const closeListeners = new Set<() => void>();
+    const liveness = {
+      closed: false,
+      unansweredSince: () => unansweredSince,
+      now: monotonicMs,
+      onClose(listener: () => void): () => void {
+        if (liveness.closed) {
+          listener();
+          return () => undefined;
+        }
+        closeListeners.add(listener);
+        return () => closeListeners.delete(listener);
+      },
+    };
     const pinger = setInterval(() => {
-      if (awaitingPong) {
-        ws.terminate(); // no pong within one interval: the client is gone or paused
+      const now = monotonicMs();
+      if (unansweredSince !== undefined && now - unansweredSince >= options.deadAfterMs) {
+        ws.terminate(); // the client is gone or paused
         return;
       }
-      awaitingPong = true;
+      unansweredSince ??= now;
       ws.ping();
-    }, options.keepAliveMs);
+    }, options.pingIntervalMs);
     pinger.unref();
+    // A pong answers every ping sent before it (a client answers in order).
     ws.on('pong', () => {
-      awaitingPong = false;
+      unansweredSince = undefined;
     });
 
     const closed = server.opened(
@@ -110,11 +145,20 @@ export function bindGraphQLWs<P extends Record<string, unknown> | undefined>(
           });
         },
       },
-      { socket: ws, request },
+      { socket: ws, request, liveness },
     );
 
     ws.once('close', (code, reason) => {
       clearInterval(pinger);
+      liveness.closed = true;
+      for (const listener of [...closeListeners]) {
+        try {
+          listener();
+        } catch (error) {
+          log.error({ err: error }, 'connection close listener threw');
+        }
+      }
+      closeListeners.clear();
       void closed(code, reason.toString('utf8'));
     });
   });

@@ -23,8 +23,10 @@ export interface GraphQLWsOptions {
   readonly yoga: GraphQLApp;
   readonly tokens: TokenRegistry;
   readonly maxPayloadBytes: number;
-  /** Milliseconds between server pings that detect dead connections. */
-  readonly keepAliveMs?: number;
+  /** Milliseconds between server pings (they also pace lock-session renewal). */
+  readonly pingIntervalMs?: number;
+  /** A client that leaves a ping unanswered this long is disconnected. */
+  readonly deadAfterMs?: number;
   readonly logger: Logger;
 }
 
@@ -60,6 +62,7 @@ export function createGraphQLWsServer(options: GraphQLWsOptions): GraphQLWsServe
           params: payload,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
+          connection: ctx.extra.liveness,
         });
         let document: DocumentNode;
         try {
@@ -83,7 +86,7 @@ export function createGraphQLWsServer(options: GraphQLWsOptions): GraphQLWsServe
       },
     },
     wss,
-    { keepAliveMs: options.keepAliveMs ?? 12_000, logger: options.logger },
+    { pingIntervalMs: options.pingIntervalMs ?? 1_000, deadAfterMs: options.deadAfterMs ?? 12_000, logger: options.logger },
   );
 
   return {

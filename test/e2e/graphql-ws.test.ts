@@ -130,7 +130,8 @@ describe('graphql-ws liveness', () => {
       yoga: node.yoga,
       tokens: { authenticate: () => ({ id: 'tok_test', scope: 'read' }) } as never,
       maxPayloadBytes: 64 * 1024,
-      keepAliveMs: 100,
+      pingIntervalMs: 50,
+      deadAfterMs: 150,
       logger: silentLogger(),
     });
     const server = http.createServer();

@@ -17,6 +17,8 @@ export const TOKENS = {
   admin: 'admin-token-0123456789abcdef',
   write: 'write-token-0123456789abcdef',
   read: 'read-token-0123456789abcdef0',
+  /** A second write token: another principal, for ownership checks. */
+  other: 'other-write-token-0123456789ab',
 } as const;
 
 export const bearer = (scope: keyof typeof TOKENS): string => `Bearer ${TOKENS[scope]}`;
@@ -42,6 +44,7 @@ export async function testConfig(options: TestNodeOptions = {}): Promise<NodeCon
       { scope: 'admin', token: TOKENS.admin },
       { scope: 'write', token: TOKENS.write },
       { scope: 'read', token: TOKENS.read },
+      { scope: 'write', token: TOKENS.other },
     ],
     logLevel: 'silent',
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 50,
