@@ -184,6 +184,32 @@ describe('locks over graphql-ws', () => {
     expect(stream.errors[0]).toMatchObject({ extensions: { code: 'CURSOR_EXPIRED' } });
   });
 
+  it('answers every lock mutation and query over graphql-ws too, errors with their codes', async () => {
+    const c = client('n3');
+    const admin = client('n1', 'admin');
+    const s = await mutate(c, OPEN, { ttl: 30_000 });
+    expect((await mutate(c, 'mutation($s: ID!) { keepAlive(sessionId: $s) { id expiresAt } }', { s: s.id })).id).toBe(s.id);
+    const g = await mutate(c, ACQUIRE, { name: 'ws/all', s: s.id, mode: 'EXCLUSIVE' });
+    expect((await mutate(c, 'mutation($s: ID!) { downgradeLock(name: "ws/all", sessionId: $s) { mode } }', { s: s.id })).mode).toBe('SHARED');
+    const fence = await mutate(c, 'query($f: Int64!) { checkFence(name: "ws/all", fencingToken: $f) { valid mode } }', { f: g.fencingToken });
+    expect(fence).toEqual({ valid: true, mode: 'SHARED' });
+    expect(await mutate(c, 'query { lock(name: "ws/all", consistency: LOCAL) { holders { mode } } }')).toEqual({ holders: [{ mode: 'SHARED' }] });
+    expect(await mutate(c, 'query { locks(prefix: "ws/all") { name } }')).toEqual([{ name: 'ws/all' }]);
+    expect((await mutate(c, 'query { sessions { id } }')).map((x: { id: string }) => x.id)).toContain(s.id);
+    expect(await mutate(c, 'query { waitForGraph { edges { from } } }')).toEqual({ edges: expect.any(Array) });
+    expect((await mutate(c, RELEASE, { name: 'ws/all', s: s.id, f: g.fencingToken })).remaining).toBe(0);
+    expect((await mutate(c, 'mutation($s: ID!) { closeSession(sessionId: $s) { state } }', { s: s.id })).state).toBe('CLOSED');
+
+    const other = await mutate(c, OPEN, { ttl: 30_000 });
+    expect((await mutate(admin, 'mutation($s: ID!) { forceCloseSession(sessionId: $s) { state } }', { s: other.id })).state).toBe('CLOSED');
+    const codes = async (cl: Client, query: string, variables: Record<string, unknown> = {}) =>
+      ((await once(cl, query, variables)).errors ?? []).map((e) => e.extensions?.['code']);
+    expect(await codes(c, ACQUIRE, { name: 'ws/all', s: s.id })).toEqual(['SESSION_EXPIRED']);
+    expect(await codes(c, ACQUIRE, { name: '', s: s.id })).toEqual(['BAD_USER_INPUT']);
+    expect(await codes(c, 'mutation { forceCloseSession(sessionId: "ses_x") { state } }')).toEqual(['FORBIDDEN']);
+    expect(await codes(c, RELEASE, { name: 'ws/all', s: 'ses_nope', f: '1' })).toEqual(['SESSION_NOT_FOUND']);
+  });
+
   it('cancels a waiting acquire when its client goes away', async () => {
     const holder = client('n1');
     const a = await mutate(holder, OPEN, { ttl: 30_000 });
