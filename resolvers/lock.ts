@@ -115,7 +115,7 @@ builder.mutationField('acquireLock', (t) =>
       const name = validName(args.name);
       const requestId = validRequestId(args.requestId);
       if (args.timeoutMs < 0) throw appError('BAD_USER_INPUT', 'timeoutMs must not be negative', { details: { field: 'timeoutMs' } });
-      const connection = ctx.connection;
+      const abandoned = ctx.abandoned;
       const answer = await ctx.services.lockService.acquire({
         ...(requestId === undefined ? {} : { requestId }),
         sessionId: String(args.sessionId),
@@ -125,7 +125,7 @@ builder.mutationField('acquireLock', (t) =>
         timeoutMs: args.timeoutMs,
         async: args.async,
         // A client that goes away stops waiting: its wait is cancelled, not left queued.
-        ...(connection ? { onAbandon: (cancel: () => void) => connection.onClose(cancel) } : {}),
+        ...(abandoned ? { onAbandon: abandoned } : {}),
       });
       return { ...answer, name, mode: args.mode, sessionId: String(args.sessionId) };
     },

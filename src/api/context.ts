@@ -42,4 +42,6 @@ export interface GraphQLContext {
   readonly services: NodeServices;
   /** Present for operations over graphql-ws. */
   readonly connection?: ConnectionLiveness;
+  /** Runs a listener when the client goes away before its answer (graphql-ws, lean HTTP). */
+  readonly abandoned?: (listener: () => void) => () => void;
 }

@@ -21,6 +21,8 @@ export interface ServerContext {
   readonly principal?: Principal;
   /** Set by graphql-ws: how the connection answers pings (lock sessions renew by it). */
   readonly connection?: ConnectionLiveness;
+  /** Set by the lean HTTP path: runs a listener if the client leaves before its answer. */
+  readonly abandoned?: (listener: () => void) => () => void;
 }
 
 interface HeaderSource {
@@ -71,9 +73,13 @@ export function createGraphQLApp(options: GraphQLAppOptions): GraphQLApp {
         options.metrics.recordOperation(undefined, 'unknown', 'unauthenticated');
         throw appError('UNAUTHENTICATED');
       }
-      return initial.connection
-        ? { principal, services: options.services, connection: initial.connection }
-        : { principal, services: options.services };
+      const abandoned = initial.connection ? (l: () => void) => initial.connection!.onClose(l) : initial.abandoned;
+      return {
+        principal,
+        services: options.services,
+        ...(initial.connection ? { connection: initial.connection } : {}),
+        ...(abandoned ? { abandoned } : {}),
+      };
     },
   });
 }

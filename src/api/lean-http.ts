@@ -103,6 +103,17 @@ export interface LeanHandlerOptions {
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** Runs a listener if the client goes away before its answer is written (not after). */
+function abandonedBy(res: ServerResponse): (listener: () => void) => () => void {
+  return (listener) => {
+    const onClose = () => {
+      if (!res.writableEnded) listener();
+    };
+    res.once('close', onClose);
+    return () => res.off('close', onClose);
+  };
+}
+
 /** Returns a handler for POST /graphql that falls back to yoga whenever it should. */
 export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandler {
   const { yoga } = options;
@@ -146,7 +157,7 @@ export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandl
     if (!params) return viaYogaBuffered(req, res, body);
 
     const request = new LeanRequest(req.headers, req.url ?? '/graphql');
-    const enveloped = envelopedFor(yoga, { request, params });
+    const enveloped = envelopedFor(yoga, { request, params, abandoned: abandonedBy(res) });
     let document: DocumentNode;
     try {
       document = enveloped.parse(params.query);

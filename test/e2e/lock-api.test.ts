@@ -4,6 +4,7 @@
  * fencing, reads at both consistencies, deadlocks, ownership and admin, and the errors of
  * bad input — each with its code, and the table left unchanged.
  */
+import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../src/node.js';
@@ -195,6 +196,24 @@ describe('acquire and release over HTTP', () => {
     expect(victim.errors![0]!.extensions['cycle']).toEqual(expect.arrayContaining([a, b]));
     await gql('n2', 'write', 'mutation($s: ID!) { closeSession(sessionId: $s) { state } }', { s: b });
     expect((await aWaits).data!['acquireLock'].status).toBe('GRANTED');
+  });
+
+  it('cancels a waiting acquire when its HTTP client disconnects', async () => {
+    const a = await openSession('n1');
+    const b = await openSession('n2');
+    await acquire('n1', a, 'http/abandoned', 'EXCLUSIVE');
+    const node = cluster.node('n2');
+    const body = JSON.stringify({ query: ACQUIRE, variables: { name: 'http/abandoned', mode: 'EXCLUSIVE', s: b, t: 60_000 } });
+    const req = httpRequest(`${node.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: bearer('write'), 'content-length': Buffer.byteLength(body) },
+    });
+    req.on('error', () => undefined);
+    req.end(body);
+    const queued = () => node.services.locks.view().lock('http/abandoned')?.waiters.length ?? 0;
+    await waitFor(() => queued() === 1, 5_000, 'the wait is queued');
+    req.destroy();
+    await waitFor(() => queued() === 0, 5_000, 'the wait is cancelled');
   });
 
   it('refuses bad lock input with codes and leaves the table unchanged', async () => {
