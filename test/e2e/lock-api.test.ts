@@ -274,4 +274,33 @@ describe('ownership and admin', () => {
     }
     await waitFor(async () => (await gql('n3', 'read', LOCK, { name: 'http/reads', c: 'LOCAL' })).data?.['lock']?.holders.length === 1, 5_000, 'local replica caught up');
   });
+
+  it('counts grants, waits, timeouts, deadlocks, expiries and hold time in /metrics', async () => {
+    const metric = async (node: string, name: string): Promise<number> => {
+      const text = (await request(cluster.node(node).server).get('/metrics')).text;
+      return text
+        .split('\n')
+        .filter((line) => line.startsWith(name) && !line.startsWith('#'))
+        .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    };
+    const before = {
+      grants: await metric('n2', 'distsync_lock_grants_total'),
+      timeouts: await metric('n2', 'distsync_lock_timeouts_total'),
+      holds: await metric('n2', 'distsync_lock_hold_seconds_count'),
+      waits: await metric('n2', 'distsync_lock_waits_total'),
+    };
+    const a = await openSession('n1');
+    const b = await openSession('n2');
+    const g = await acquire('n1', a, 'http/metrics', 'EXCLUSIVE');
+    expect(codeOf(await acquire('n2', b, 'http/metrics', 'EXCLUSIVE', 100))).toBe('LOCK_TIMEOUT');
+    await gql('n1', 'write', RELEASE, { name: 'http/metrics', s: a, f: g.data!['acquireLock'].fencingToken });
+    await waitFor(async () => (await metric('n2', 'distsync_lock_hold_seconds_count')) === before.holds + 1, 5_000, 'hold time observed on n2');
+    expect(await metric('n2', 'distsync_lock_grants_total')).toBe(before.grants + 1);
+    expect(await metric('n2', 'distsync_lock_timeouts_total')).toBe(before.timeouts + 1);
+    expect(await metric('n2', 'distsync_lock_waits_total')).toBe(before.waits + 1);
+    const text = (await request(cluster.node('n2').server).get('/metrics')).text;
+    for (const name of ['distsync_lock_deadlocks_total', 'distsync_lock_session_expiries_total', 'distsync_lock_wait_seconds_bucket', 'distsync_lock_sessions', 'distsync_lock_holds']) {
+      expect(text).toContain(name);
+    }
+  });
 });
