@@ -1,0 +1,72 @@
+/**
+ * GraphQL over HTTP for the lock tests: one call with a deadline, its error code as a field
+ * (NETWORK when the node did not answer), and the codes a client retries on.
+ */
+
+export class CallError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** Worth retrying, with the same requestId, on this node or another. */
+export function retryable(error: unknown): boolean {
+  return error instanceof CallError && (error.code === 'UNAVAILABLE' || error.code === 'NETWORK');
+}
+
+export function codeOf(error: unknown): string {
+  return error instanceof CallError ? error.code : 'UNKNOWN';
+}
+
+export async function gql<T>(
+  url: string,
+  token: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  timeoutMs = 5_000,
+): Promise<T> {
+  let body: { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+  try {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    body = (await res.json()) as typeof body;
+  } catch (error) {
+    throw new CallError('NETWORK', error instanceof Error ? error.message : String(error));
+  }
+  const first = body.errors?.[0];
+  if (first) throw new CallError(first.extensions?.code ?? 'UNKNOWN', first.message);
+  if (body.data === undefined) throw new CallError('UNKNOWN', 'no data');
+  return body.data;
+}
+
+/** The meta leader as `url`'s node sees it; undefined when it has none or does not answer. */
+export async function leaderOf(url: string, token: string): Promise<string | undefined> {
+  try {
+    const data = await gql<{ cluster: { leader: string | null } }>(url, token, '{ cluster { leader } }', {}, 1_000);
+    return data.cluster.leader ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const OPEN_SESSION = 'mutation($ttl: Int!) { openSession(ttlMs: $ttl) { id expiresAt } }';
+export const KEEP_ALIVE = 'mutation($s: ID!) { keepAlive(sessionId: $s) { expiresAt } }';
+export const CLOSE_SESSION = 'mutation($s: ID!) { closeSession(sessionId: $s) { state } }';
+export const ACQUIRE =
+  'mutation($name: String!, $s: ID!, $t: Int!, $r: String!) { acquireLock(name: $name, mode: EXCLUSIVE, sessionId: $s, timeoutMs: $t, requestId: $r) { status requestId fencingToken expiresAt } }';
+export const RELEASE =
+  'mutation($name: String!, $s: ID!, $f: Int64!, $r: String!) { releaseLock(name: $name, sessionId: $s, fencingToken: $f, requestId: $r) { remaining alreadyReleased } }';
+
+export interface Acquisition {
+  status: 'GRANTED' | 'WAITING';
+  requestId: string;
+  fencingToken: string | null;
+  expiresAt: number | null;
+}
