@@ -15,6 +15,7 @@ import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
+import { corkForTick, rawSocketOf } from '../util/cork.js';
 
 /** How a graphql-ws connection answers the server's pings. */
 export interface ConnectionLiveness {
@@ -46,24 +47,6 @@ const DEFAULT_HIGH_WATER = 1024 * 1024;
 
 function monotonicMs(): number {
   return performance.now();
-}
-
-/** The underlying TCP socket of a `ws` connection (ws keeps it in a private field). */
-function rawSocketOf(ws: WebSocket): Socket | undefined {
-  return (ws as unknown as { _socket?: Socket })._socket;
-}
-
-const corked = new WeakSet<Socket>();
-
-/** Corks the socket until the end of this tick, so every frame sent now leaves in one write. */
-function corkForTick(raw: Socket | undefined): void {
-  if (!raw || corked.has(raw)) return;
-  corked.add(raw);
-  raw.cork();
-  process.nextTick(() => {
-    corked.delete(raw);
-    raw.uncork();
-  });
 }
 
 function waitForDrain(ws: WebSocket, raw: Socket | undefined): Promise<void> {

@@ -91,6 +91,9 @@ export class LockService {
   private timer: TimerHandle | undefined;
   private stopped = false;
   private sweeping = false;
+  /** Generated request ids: unique per process run (random prefix), cheap per request (counter). */
+  private readonly requestPrefix = randomBytes(9).toString('hex');
+  private requestCount = 0;
 
   constructor(private readonly options: LockServiceOptions) {}
 
@@ -145,7 +148,7 @@ export class LockService {
 
   /** Waits up to timeoutMs for the lock (`0` is a try-lock), or answers WAITING at once when async. */
   async acquire(request: AcquireRequest): Promise<AcquireAnswer> {
-    const requestId = request.requestId ?? `req_${randomBytes(12).toString('hex')}`;
+    const requestId = request.requestId ?? `req_${this.requestPrefix}${(++this.requestCount).toString(36)}`;
     if (!Number.isSafeInteger(request.timeoutMs) || request.timeoutMs < 0 || request.timeoutMs > MAX_WAIT_MS) {
       throw appError('BAD_USER_INPUT', `timeoutMs must be a whole number from 0 to ${MAX_WAIT_MS}`, { details: { field: 'timeoutMs' } });
     }

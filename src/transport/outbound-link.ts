@@ -25,6 +25,7 @@ import { WebSocket } from 'ws';
 import type { Logger } from '../log.js';
 import type { Random } from '../util/random.js';
 import type { Scheduler, TimerHandle } from '../util/scheduler.js';
+import { corkForTick, rawSocketOf } from '../util/cork.js';
 import { Backoff } from './backoff.js';
 import { HEADER_INCARNATION, clientHeaders, verifyServerHandshake, type ServerVerdict } from './handshake.js';
 import { SendQueue } from './send-queue.js';
@@ -122,6 +123,8 @@ export class OutboundLink {
     const ws = this.socket;
     if (this.phase === 'open' && ws !== undefined && ws.readyState === WebSocket.OPEN) {
       if (!this.queue.fits(bytes, ws.bufferedAmount)) return this.refuse();
+      // Raft sends bursts (appends to each follower, forwarded proposals): one write per tick.
+      corkForTick(rawSocketOf(ws));
       ws.send(frame);
       return this.accept();
     }
