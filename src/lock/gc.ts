@@ -21,7 +21,9 @@ export interface Pruned {
 export function finishRequest(ctx: Context, r: RequestRecord): void {
   if (r.finishedAt !== undefined) return;
   r.finishedAt = ctx.now;
-  queueFinished(ctx, r.requestId);
+  // Nobody can retry a generated id: keeping it would only grow the table and its snapshots.
+  if (r.ephemeral === true) drop(ctx.state, r.requestId);
+  else queueFinished(ctx, r.requestId);
 }
 
 /** Queues a record stamped `finishedAt = ctx.now`. */

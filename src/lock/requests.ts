@@ -28,6 +28,7 @@ export function recordRequest(
     deadline: ctx.now + cmd.timeoutMs,
     state: status,
   };
+  if (cmd.ephemeral === true) r.ephemeral = true;
   if (token !== undefined) r.fencingToken = token;
   if (expiresAt !== undefined) r.expiresAt = expiresAt;
   ctx.state.requests.set(r.requestId, r);

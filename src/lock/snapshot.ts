@@ -51,6 +51,7 @@ interface RequestData {
   error?: LockError;
   /** Since gc. */
   finishedAt?: number;
+  ephemeral?: true;
 }
 interface ReleaseData {
   requestId: string;
@@ -120,6 +121,7 @@ export function toSnapshot(s: TableState): SnapshotData {
       if (r.expiresAt !== undefined) d.expiresAt = r.expiresAt;
       if (r.error !== undefined) d.error = r.error;
       if (r.finishedAt !== undefined) d.finishedAt = r.finishedAt;
+      if (r.ephemeral === true) d.ephemeral = true;
       return d;
     }),
     releases: [...s.releases.values()].map((r) => ({ ...r, token: r.token.toString() })),

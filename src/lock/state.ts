@@ -37,6 +37,8 @@ export interface RequestRecord {
   error?: LockError;
   /** When the request finished: it failed, or the acquire it counted was released. */
   finishedAt?: number;
+  /** A service-generated id: dropped when it finishes, never retried. */
+  ephemeral?: true;
 }
 
 /** The answer of a release that carried a requestId (recorded when it answers OK). */
@@ -107,7 +109,7 @@ export interface TableState {
 }
 
 /** How long a finished request or release record is kept for retries. */
-export const REQUEST_RETENTION_MS = 10 * 60_000;
+export const REQUEST_RETENTION_MS = 2 * 60_000;
 /** How long an ended session stays readable. */
 export const SESSION_RETENTION_MS = 60 * 60_000;
 

@@ -148,6 +148,7 @@ export class LockService {
 
   /** Waits up to timeoutMs for the lock (`0` is a try-lock), or answers WAITING at once when async. */
   async acquire(request: AcquireRequest): Promise<AcquireAnswer> {
+    const ephemeral = request.requestId === undefined;
     const requestId = request.requestId ?? `req_${this.requestPrefix}${(++this.requestCount).toString(36)}`;
     if (!Number.isSafeInteger(request.timeoutMs) || request.timeoutMs < 0 || request.timeoutMs > MAX_WAIT_MS) {
       throw appError('BAD_USER_INPUT', `timeoutMs must be a whole number from 0 to ${MAX_WAIT_MS}`, { details: { field: 'timeoutMs' } });
@@ -165,6 +166,7 @@ export class LockService {
         name: request.name,
         mode: request.mode,
         timeoutMs,
+        ...(ephemeral ? { ephemeral } : {}),
         ...callerField(request.caller),
       });
     } catch (error) {

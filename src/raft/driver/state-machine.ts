@@ -29,11 +29,23 @@ export interface ApplyOutcome {
   readonly result?: unknown;
 }
 
-interface WrapperSnapshot {
+/** Snapshots written before the binary layout: one JSON object with the inner snapshot in base64. */
+interface LegacyWrapperSnapshot {
   readonly clock: number;
   readonly dedup: DedupSnapshot;
-  readonly machine: string; // base64 of the inner snapshot
+  readonly machine: string;
 }
+
+interface WrapperHeader {
+  readonly clock: number;
+  readonly dedup: DedupSnapshot;
+}
+
+/**
+ * Binary layout: MAGIC, a u32 header length, the header (JSON: clock and dedup table), then the
+ * inner snapshot's bytes as they are — no base64 and no second JSON pass over a large state.
+ */
+const MAGIC = Buffer.from('DSM2', 'latin1');
 
 export class DedupStateMachine {
   private dedup = new DedupTable();
@@ -64,19 +76,26 @@ export class DedupStateMachine {
   }
 
   snapshot(): Uint8Array {
-    const body: WrapperSnapshot = {
-      clock: this.clock,
-      dedup: this.dedup.toSnapshot(),
-      machine: Buffer.from(this.inner.snapshot()).toString('base64'),
-    };
-    return Buffer.from(JSON.stringify(body), 'utf8');
+    const header = Buffer.from(JSON.stringify({ clock: this.clock, dedup: this.dedup.toSnapshot() } satisfies WrapperHeader), 'utf8');
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(header.length);
+    return Buffer.concat([MAGIC, length, header, this.inner.snapshot()]);
   }
 
   restore(data: Uint8Array, index: number): void {
-    const body = JSON.parse(Buffer.from(data).toString('utf8')) as WrapperSnapshot;
-    this.clock = body.clock;
-    this.dedup = DedupTable.fromSnapshot(body.dedup);
-    this.inner.restore(Buffer.from(body.machine, 'base64'));
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (bytes.length >= 8 && bytes.subarray(0, 4).equals(MAGIC)) {
+      const headerEnd = 8 + bytes.readUInt32BE(4);
+      const header = JSON.parse(bytes.subarray(8, headerEnd).toString('utf8')) as WrapperHeader;
+      this.clock = header.clock;
+      this.dedup = DedupTable.fromSnapshot(header.dedup);
+      this.inner.restore(bytes.subarray(headerEnd));
+    } else {
+      const body = JSON.parse(bytes.toString('utf8')) as LegacyWrapperSnapshot;
+      this.clock = body.clock;
+      this.dedup = DedupTable.fromSnapshot(body.dedup);
+      this.inner.restore(Buffer.from(body.machine, 'base64'));
+    }
     this.applied = index;
   }
 }

@@ -33,6 +33,23 @@ describe('pruning request records', () => {
     expect(t.garbageDue(2000 + RR)).toBe(false);
   });
 
+  it('drops a service-generated (ephemeral) request as soon as it finishes, and keeps a waiting one', () => {
+    const t = longLived(['a', 'b']);
+    const tok = tokenOf(acq(t, 'gen-1', 'a', 'EXCLUSIVE', { now: 1, ephemeral: true }));
+    acq(t, 'gen-2', 'b', 'EXCLUSIVE', { now: 2, timeoutMs: DAY, ephemeral: true });
+    acq(t, 'client-1', 'a', 'EXCLUSIVE', { now: 3 });
+    expect(requestIds(t)).toEqual(['client-1', 'gen-1', 'gen-2']);
+    // a's hold counts two acquires; releasing both finishes both: only the client's record stays.
+    t.release({ sessionId: 'a', name: 'L', fencingToken: tok, now: 4 });
+    t.release({ sessionId: 'a', name: 'L', fencingToken: tok, now: 5 });
+    expect(requestIds(t)).toEqual(['client-1', 'gen-2']);
+    expect(holders(t)).toEqual(['b:E']);
+    const restored = LockTable.restore(viaJson(t.snapshot()));
+    t.closeSession({ sessionId: 'b', now: 6 });
+    restored.closeSession({ sessionId: 'b', now: 6 });
+    for (const table of [t, restored]) expect(requestIds(table)).toEqual(['client-1']);
+  });
+
   it('drops failed requests and release records after their retention', () => {
     const t = longLived(['a', 'b']);
     const tok = tokenOf(acq(t, 'ra', 'a', 'EXCLUSIVE', { now: 1 }));

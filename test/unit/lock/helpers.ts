@@ -15,9 +15,17 @@ export function acq(
   requestId: string,
   sessionId: string,
   mode: LockMode,
-  opts: { name?: string; timeoutMs?: number; now?: number } = {},
+  opts: { name?: string; timeoutMs?: number; now?: number; ephemeral?: boolean } = {},
 ): AcquireResult {
-  return t.acquire({ requestId, sessionId, name: opts.name ?? 'L', mode, now: opts.now ?? 1, timeoutMs: opts.timeoutMs ?? 5000 });
+  return t.acquire({
+    requestId,
+    sessionId,
+    name: opts.name ?? 'L',
+    mode,
+    now: opts.now ?? 1,
+    timeoutMs: opts.timeoutMs ?? 5000,
+    ...(opts.ephemeral === undefined ? {} : { ephemeral: opts.ephemeral }),
+  });
 }
 
 /** The fencing token of a granted answer (fails the test otherwise). */

@@ -59,4 +59,25 @@ describe('DedupStateMachine', () => {
     expect(copy.applyEntry(4, 2, entry(2, 2500))).toMatchObject({ fresh: false });
     expect(copy.applyEntry(5, 2, entry(3, 2500))).toMatchObject({ fresh: true, result: 3 });
   });
+
+  it('stores the inner snapshot as raw bytes after a small header, and still restores the older all-JSON layout', () => {
+    const inner = new CounterMachine();
+    const machine = new DedupStateMachine(inner);
+    machine.applyEntry(1, 1, encodeCommand({ clientId: 'c', seq: 1, timestamp: 1000, payload: add(5) }));
+    const bytes = Buffer.from(machine.snapshot());
+    expect(bytes.subarray(0, 4).toString('latin1')).toBe('DSM2');
+    const innerBytes = Buffer.from(inner.snapshot());
+    expect(bytes.subarray(bytes.length - innerBytes.length).equals(innerBytes)).toBe(true);
+
+    const legacy = Buffer.from(
+      JSON.stringify({ clock: 1000, dedup: JSON.parse(bytes.subarray(8, 8 + bytes.readUInt32BE(4)).toString()).dedup, machine: innerBytes.toString('base64') }),
+    );
+    for (const data of [bytes, legacy]) {
+      const copy = new DedupStateMachine(new CounterMachine());
+      copy.restore(data, 1);
+      expect(copy.now()).toBe(1000);
+      expect(copy.applyEntry(2, 1, encodeCommand({ clientId: 'c', seq: 1, timestamp: 1000, payload: add(1) }))).toMatchObject({ fresh: false });
+      expect(copy.applyEntry(3, 1, encodeCommand({ clientId: 'c', seq: 2, timestamp: 1000, payload: add(1) }))).toMatchObject({ fresh: true, result: 6 });
+    }
+  });
 });
