@@ -13,9 +13,10 @@ import { removeAllTempDirsSync } from './lib/temp-dirs.js';
 import type { Suite, SuiteContext } from './lib/suite.js';
 import { httpSuite } from './suites/http.js';
 import { raftSuite } from './suites/raft.js';
+import { locksSuite } from './suites/locks.js';
 
 /** In run order. Later suites (locks, …) are added here. */
-const SUITES: readonly Suite[] = [httpSuite, raftSuite];
+const SUITES: readonly Suite[] = [httpSuite, raftSuite, locksSuite];
 
 async function main(argv: readonly string[]): Promise<number> {
   const wanted = argv.filter((arg) => !arg.startsWith('-'));
