@@ -3,9 +3,10 @@
  * Int64 string scalar, and the checked-in SDL matches the code.
  */
 import { readFileSync } from 'node:fs';
-import { GraphQLError, Kind, type GraphQLObjectType } from 'graphql';
+import { GraphQLError, Kind, parse, validate, type GraphQLObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { buildSchema, printSortedSchema } from '../../../schema/index.js';
+import { GRAPHIQL_TABS } from '../../../src/api/graphiql-examples.js';
 
 const schema = buildSchema();
 
@@ -22,6 +23,11 @@ describe('schema', () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it('opens GraphiQL with example operations that are valid against the schema', () => {
+    expect(GRAPHIQL_TABS.length).toBeGreaterThan(4);
+    for (const tab of GRAPHIQL_TABS) expect(validate(schema, parse(tab.query)).map((e) => e.message)).toEqual([]);
   });
 
   it('matches the checked-in schema/schema.graphql', () => {
