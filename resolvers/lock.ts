@@ -11,6 +11,7 @@ import {
   LockRef,
   LockReleaseRef,
   LockSessionRef,
+  LockWaitCancelRef,
   SessionLeaseRef,
   WaitForGraphRef,
   type LockEventPayload,
@@ -155,6 +156,21 @@ builder.mutationField('releaseLock', (t) =>
         ...(requestId === undefined ? {} : { requestId }),
       });
       return { name, remaining: result.remaining, alreadyReleased: result.alreadyReleased };
+    },
+  }),
+);
+
+builder.mutationField('cancelLockWait', (t) =>
+  t.field({
+    type: LockWaitCancelRef,
+    authScopes: { write: true },
+    description:
+      'Cancels a waiting acquire of the session (e.g. an async one). If the grant applied first, the lock is held and its fencing token is returned',
+    args: { sessionId: t.arg.id({ required: true }), requestId: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const requestId = validRequestId(args.requestId)!;
+      const result = await ctx.services.lockService.cancelWait(String(args.sessionId), callerOf(ctx), requestId);
+      return { requestId, cancelled: result.cancelled, fencingToken: result.grant?.fencingToken };
     },
   }),
 );

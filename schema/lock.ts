@@ -102,6 +102,25 @@ export const LockAcquisitionRef = builder.objectRef<AcquisitionView>('LockAcquis
   }),
 });
 
+export interface CancelView {
+  readonly requestId: string;
+  readonly cancelled: boolean;
+  readonly fencingToken: string | undefined;
+}
+
+export const LockWaitCancelRef = builder.objectRef<CancelView>('LockWaitCancel').implement({
+  fields: (t) => ({
+    requestId: t.exposeString('requestId'),
+    cancelled: t.exposeBoolean('cancelled', { description: 'True when this call ended the wait' }),
+    fencingToken: t.field({
+      type: 'Int64',
+      nullable: true,
+      description: 'Set when the grant came first: the session holds the lock with this token (release it if unwanted)',
+      resolve: (c) => c.fencingToken ?? null,
+    }),
+  }),
+});
+
 export interface ReleaseView {
   readonly name: string;
   readonly remaining: number;

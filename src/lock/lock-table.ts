@@ -235,6 +235,9 @@ export class LockTable {
     if (cmd.reason !== 'TIMEOUT' && cmd.reason !== 'CANCELLED') return badInput('reason must be TIMEOUT or CANCELLED');
     const request = this.state.requests.get(cmd.requestId);
     if (!request) return { ok: true, cancelled: false, outcome: undefined };
+    if (cmd.sessionId !== undefined && request.sessionId !== cmd.sessionId) {
+      return badInput('the request belongs to another session', { requestId: cmd.requestId });
+    }
     if (request.state !== 'WAITING') return { ok: true, cancelled: false, outcome: answerOf(request) };
     const now = this.advance(cmd.now);
     const message = cmd.reason === 'TIMEOUT' ? 'timed out waiting for the lock' : 'the wait was cancelled';

@@ -84,10 +84,13 @@ export class LockModule implements MetaModule {
   }
 
   private checkCaller(c: LockCommand): LockError | undefined {
-    if (c.caller === undefined || c.op === 'openSession' || !('sessionId' in c)) return undefined;
-    const session = this.table.session(c.sessionId);
+    if (c.caller === undefined || c.op === 'openSession') return undefined;
+    const sessionId = 'sessionId' in c ? c.sessionId : undefined;
+    // Leader duties (expire, extend, prune) and session-less cancels are not a client's to run.
+    if (sessionId === undefined) return { ok: false, code: 'FORBIDDEN', message: `a client may not run "${c.op}" without a session` };
+    const session = this.table.session(sessionId);
     if (session && session.owner !== c.caller) {
-      return { ok: false, code: 'FORBIDDEN', message: 'the session belongs to another token', sessionId: c.sessionId };
+      return { ok: false, code: 'FORBIDDEN', message: 'the session belongs to another token', sessionId };
     }
     return undefined;
   }

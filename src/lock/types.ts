@@ -86,6 +86,8 @@ export interface AcquireCommand {
 }
 export interface CancelWaitCommand {
   readonly requestId: string;
+  /** When set (a client's cancel), the request must be this session's. */
+  readonly sessionId?: string;
   readonly now: number;
   readonly reason: 'TIMEOUT' | 'CANCELLED';
 }

@@ -217,6 +217,26 @@ export class LockService {
     });
   }
 
+  /**
+   * A client's cancel of its own waiting request. Answers whether this cancel ended the wait,
+   * and the request's outcome: a grant that won the race is kept and returned.
+   */
+  async cancelWait(sessionId: string, caller: Caller, requestId: string): Promise<{ cancelled: boolean; grant: Grant | undefined }> {
+    const result = await this.command<{ cancelled: boolean; outcome: { ok: boolean; status?: string; fencingToken?: string; expiresAt?: number } | undefined }>({
+      op: 'cancelWait',
+      requestId,
+      sessionId,
+      reason: 'CANCELLED',
+      ...callerField(caller),
+    });
+    const o = result.outcome;
+    const grant =
+      o?.ok === true && o.status === 'GRANTED' && o.fencingToken !== undefined
+        ? { status: 'GRANTED' as const, requestId, fencingToken: o.fencingToken, expiresAt: o.expiresAt ?? 0 }
+        : undefined;
+    return { cancelled: result.cancelled, grant };
+  }
+
   async downgrade(sessionId: string, caller: Caller, name: string): Promise<{ mode: LockMode }> {
     return this.command({ op: 'downgrade', sessionId, name, ...callerField(caller) });
   }

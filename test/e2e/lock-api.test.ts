@@ -216,6 +216,30 @@ describe('acquire and release over HTTP', () => {
     await waitFor(() => queued() === 0, 5_000, 'the wait is cancelled');
   });
 
+  it('cancels a waiting async acquire on request, only for its own session, and keeps a grant that came first', async () => {
+    const a = await openSession('n1');
+    const b = await openSession('n2');
+    const held = await acquire('n1', a, 'http/cancel', 'EXCLUSIVE');
+    const waiting = await acquire('n2', b, 'http/cancel', 'EXCLUSIVE', 0, { async: true, r: 'cancel-me' });
+    expect(waiting.data!['acquireLock']).toMatchObject({ status: 'WAITING', requestId: 'cancel-me', fencingToken: null });
+    const CANCEL = 'mutation($s: ID!, $r: String!) { cancelLockWait(sessionId: $s, requestId: $r) { requestId cancelled fencingToken } }';
+    expect(codeOf(await gql('n3', 'other', CANCEL, { s: b, r: 'cancel-me' }))).toBe('FORBIDDEN');
+    expect(codeOf(await gql('n3', 'write', CANCEL, { s: a, r: 'cancel-me' }))).toBe('BAD_USER_INPUT');
+    expect((await gql('n3', 'write', CANCEL, { s: b, r: 'cancel-me' })).data!['cancelLockWait']).toEqual({
+      requestId: 'cancel-me',
+      cancelled: true,
+      fencingToken: null,
+    });
+    expect((await gql('n1', 'read', LOCK, { name: 'http/cancel' })).data!['lock'].waiters).toEqual([]);
+    // A grant that applied before the cancel is kept and reported.
+    await acquire('n2', b, 'http/cancel', 'EXCLUSIVE', 0, { async: true, r: 'granted-first' });
+    await gql('n1', 'write', RELEASE, { name: 'http/cancel', s: a, f: held.data!['acquireLock'].fencingToken });
+    await waitFor(async () => (await gql('n2', 'read', LOCK, { name: 'http/cancel', c: 'LOCAL' })).data?.['lock']?.holders[0]?.sessionId === b, 5_000, 'b granted');
+    const late = (await gql('n2', 'write', CANCEL, { s: b, r: 'granted-first' })).data!['cancelLockWait'];
+    expect(late.cancelled).toBe(false);
+    expect(BigInt(late.fencingToken)).toBeGreaterThan(BigInt(held.data!['acquireLock'].fencingToken));
+  });
+
   it('refuses bad lock input with codes and leaves the table unchanged', async () => {
     const a = await openSession('n1');
     const longName = 'x'.repeat(257);

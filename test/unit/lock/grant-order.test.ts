@@ -88,6 +88,17 @@ describe('timeouts through cancelWait', () => {
     expect(acq(t, 'rb', 'b', 'EXCLUSIVE')).toMatchObject({ ok: false, code: 'LOCK_TIMEOUT' });
   });
 
+  it('a client cancel names its session: another session cannot cancel the wait, and nothing changes', () => {
+    const t = tableWith(['a', 'b']);
+    acq(t, 'ra', 'a', 'EXCLUSIVE');
+    acq(t, 'rb', 'b', 'EXCLUSIVE');
+    const before = t.snapshot();
+    expect(t.cancelWait({ requestId: 'rb', sessionId: 'a', now: 2, reason: 'CANCELLED' })).toMatchObject({ ok: false, code: 'BAD_INPUT' });
+    expect(t.snapshot()).toEqual(before);
+    expect(t.cancelWait({ requestId: 'rb', sessionId: 'b', now: 2, reason: 'CANCELLED' })).toMatchObject({ ok: true, cancelled: true });
+    expect(t.lock('L')?.waiters).toEqual([]);
+  });
+
   it('a cancel that arrives after the grant changes nothing: the grant wins', () => {
     const t = tableWith(['a', 'b']);
     const ta = tokenOf(acq(t, 'ra', 'a', 'EXCLUSIVE'));
