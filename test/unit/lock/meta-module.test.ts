@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { LockModule, type SequencedLockEvent } from '../../../src/lock/meta-module.js';
 
-function module(): { m: LockModule; events: SequencedLockEvent[]; apply(index: number, command: Record<string, unknown>): any } {
+function module(): { m: LockModule; events: SequencedLockEvent[]; apply: (index: number, command: Record<string, unknown>) => any } {
   const m = new LockModule();
   const events: SequencedLockEvent[] = [];
   m.onEvents((e) => events.push(...e));
