@@ -7,8 +7,8 @@
  * os.cpus(); the server's share from /proc/<pid>/stat (Linux; undefined elsewhere, and then
  * "other" is undefined too). Assumes the usual 100 Hz clock tick for /proc times.
  */
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { processCpuMs } from './proc-cpu.js';
 
 export interface CpuShares {
   readonly loadgenCores: number;
@@ -17,7 +17,6 @@ export interface CpuShares {
   readonly machineCores: number;
 }
 
-const CLOCK_TICKS_PER_SECOND = 100;
 
 export function watchCpu(serverPid: number): () => CpuShares {
   const wallStart = performance.now();
@@ -47,17 +46,3 @@ function machineBusyMs(): number {
   return busy;
 }
 
-/** utime + stime of a process in ms, or undefined where /proc is not available. */
-function processCpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name, which may itself contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
-    return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}

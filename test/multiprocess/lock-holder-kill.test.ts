@@ -13,7 +13,7 @@ import type { LocalCluster } from '../../src/cli/local-cluster.js';
 import { loadBuiltLocalCluster } from '../helpers/built.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { runFixture, type Fixture, type Report } from './lock-fixtures/child.js';
-import { ACQUIRE, CLOSE_SESSION, KEEP_ALIVE, OPEN_SESSION, RELEASE, gql, leaderOf, type Acquisition } from './lock-fixtures/gql.js';
+import { ACQUIRE, CLOSE_SESSION, KEEP_ALIVE, OPEN_SESSION, RELEASE, gql, agreedLeader as agreedLeaderOf, leaderOf, type Acquisition } from './lock-fixtures/gql.js';
 
 const LOCK = 'job';
 const TTL_MS = 3_000;
@@ -27,15 +27,8 @@ let cluster: LocalCluster;
 const fixtures: Fixture[] = [];
 
 /** The leader `nodeIds` all name (other than `not`, a node just killed). */
-async function agreedLeader(nodeIds: readonly string[], not?: string, timeoutMs = 15_000): Promise<string> {
-  return waitFor(
-    async () => {
-      const seen = await Promise.all(nodeIds.map((id) => leaderOf(cluster.node(id).url, cluster.readToken)));
-      return seen[0] && seen[0] !== not && seen.every((l) => l === seen[0]) ? seen[0] : undefined;
-    },
-    timeoutMs,
-    `${nodeIds.join(', ')} agree on a leader`,
-  );
+function agreedLeader(nodeIds: readonly string[], not?: string, timeoutMs = 15_000): Promise<string> {
+  return agreedLeaderOf(nodeIds.map((id) => cluster.node(id).url), cluster.readToken, not, timeoutMs);
 }
 
 /** A session on `nodeIds` (the first, failing over to the others), renewed every second. */

@@ -22,7 +22,7 @@ import {
   RELEASE,
   codeOf,
   gql,
-  leaderOf,
+  agreedLeader as agreedLeaderOf,
   retryable,
   type Acquisition,
 } from './lock-fixtures/gql.js';
@@ -60,15 +60,8 @@ function prng(seed: number): () => number {
 }
 
 /** The leader `nodeIds` all name (other than `not`, a node just killed). */
-async function agreedLeader(nodeIds: readonly string[], not?: string, timeoutMs = 15_000): Promise<string> {
-  return waitFor(
-    async () => {
-      const seen = await Promise.all(nodeIds.map((id) => leaderOf(cluster.node(id).url, cluster.readToken)));
-      return seen[0] && seen[0] !== not && seen.every((l) => l === seen[0]) ? seen[0] : undefined;
-    },
-    timeoutMs,
-    `${nodeIds.join(', ')} agree on a leader`,
-  );
+function agreedLeader(nodeIds: readonly string[], not?: string, timeoutMs = 15_000): Promise<string> {
+  return agreedLeaderOf(nodeIds.map((id) => cluster.node(id).url), cluster.readToken, not, timeoutMs);
 }
 
 beforeAll(async () => {

@@ -2,6 +2,7 @@
  * GraphQL over HTTP for the lock tests: one call with a deadline, its error code as a field
  * (NETWORK when the node did not answer), and the codes a client retries on.
  */
+import { waitFor } from '../../helpers/wait-for.js';
 
 export class CallError extends Error {
   constructor(
@@ -54,6 +55,18 @@ export async function leaderOf(url: string, token: string): Promise<string | und
   } catch {
     return undefined;
   }
+}
+
+/** The leader every one of `urls` names (other than `not`, a node just killed). */
+export async function agreedLeader(urls: readonly string[], token: string, not?: string, timeoutMs = 15_000): Promise<string> {
+  return waitFor(
+    async () => {
+      const seen = await Promise.all(urls.map((url) => leaderOf(url, token)));
+      return seen[0] && seen[0] !== not && seen.every((l) => l === seen[0]) ? seen[0] : undefined;
+    },
+    timeoutMs,
+    `${urls.join(', ')} agree on a leader`,
+  );
 }
 
 export const OPEN_SESSION = 'mutation($ttl: Int!) { openSession(ttlMs: $ttl) { id expiresAt } }';
