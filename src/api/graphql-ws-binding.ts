@@ -17,7 +17,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 import { corkForTick, rawSocketOf } from '../util/cork.js';
 
-/** How a graphql-ws connection answers the server's pings. */
+/** How a graphql-ws connection answers the server's pings (a LiveConnection for session renewal). */
 export interface ConnectionLiveness {
   /** When the oldest ping still unanswered was sent (monotonic ms), or undefined if none is. */
   unansweredSince(): number | undefined;

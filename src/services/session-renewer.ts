@@ -7,7 +7,15 @@
 import type { Logger } from '../log.js';
 import type { LockModule } from '../lock/meta-module.js';
 import type { Scheduler, TimerHandle } from '../util/scheduler.js';
-import type { ConnectionLiveness } from '../api/graphql-ws-binding.js';
+
+/** What the renewer needs of a client connection (graphql-ws connections provide it). */
+export interface LiveConnection {
+  /** When the oldest ping still unanswered was sent (on `now()`'s clock), or undefined if none is. */
+  unansweredSince(): number | undefined;
+  now(): number;
+  readonly closed: boolean;
+  onClose(listener: () => void): () => void;
+}
 
 export interface SessionRenewerOptions {
   readonly locks: LockModule;
@@ -20,7 +28,7 @@ export interface SessionRenewerOptions {
 }
 
 export class SessionRenewer {
-  private readonly connections = new Map<string, Map<ConnectionLiveness, number>>();
+  private readonly connections = new Map<string, Map<LiveConnection, number>>();
   private readonly inFlight = new Set<string>();
   private timer: TimerHandle | undefined;
   private stopped = false;
@@ -43,7 +51,7 @@ export class SessionRenewer {
   }
 
   /** Renews `sessionId` while `connection` stays live; returns the function that stops it. */
-  hold(sessionId: string, connection: ConnectionLiveness): () => void {
+  hold(sessionId: string, connection: LiveConnection): () => void {
     let byConnection = this.connections.get(sessionId);
     if (!byConnection) {
       byConnection = new Map();
