@@ -23,6 +23,7 @@ export class LockMetrics implements LockServiceObserver {
   private readonly holdSeconds: Histogram;
   /** When each hold (name + session) was granted on this replica, for hold time. */
   private readonly heldSince = new Map<string, number>();
+  private readonly grantChildren = new Map<string, { inc(): void }>();
 
   constructor(
     registry: Registry,
@@ -79,7 +80,7 @@ export class LockMetrics implements LockServiceObserver {
     for (const { event } of events) {
       switch (event.type) {
         case 'GRANTED': {
-          this.grants.inc({ mode: event.mode, queued: String(event.queued) });
+          this.grantCounter(event.mode, event.queued).inc();
           const key = `${event.sessionId}\u0000${event.name}`;
           if (!this.heldSince.has(key)) this.heldSince.set(key, now);
           break;
@@ -106,6 +107,17 @@ export class LockMetrics implements LockServiceObserver {
           break;
       }
     }
+  }
+
+  /** Label children cached: prom-client hashes labels on every inc() otherwise. */
+  private grantCounter(mode: string, queued: boolean): { inc(): void } {
+    const key = `${mode}|${queued}`;
+    let child = this.grantChildren.get(key);
+    if (!child) {
+      child = this.grants.labels(mode, String(queued));
+      this.grantChildren.set(key, child);
+    }
+    return child;
   }
 
   private endHold(key: string, now: number): void {

@@ -393,6 +393,11 @@ export class LockTable {
     return s ? sessionView(s) : undefined;
   }
 
+  /** The session's owner, without building a view (the meta module checks it on every command). */
+  sessionOwner(sessionId: string): string | undefined {
+    return this.state.sessions.get(sessionId)?.owner;
+  }
+
   sessions(): SessionView[] {
     return [...this.state.sessions.values()].map(sessionView);
   }

@@ -88,8 +88,8 @@ export class LockModule implements MetaModule {
     const sessionId = 'sessionId' in c ? c.sessionId : undefined;
     // Leader duties (expire, extend, prune) and session-less cancels are not a client's to run.
     if (sessionId === undefined) return { ok: false, code: 'FORBIDDEN', message: `a client may not run "${c.op}" without a session` };
-    const session = this.table.session(sessionId);
-    if (session && session.owner !== c.caller) {
+    const owner = this.table.sessionOwner(sessionId);
+    if (owner !== undefined && owner !== c.caller) {
       return { ok: false, code: 'FORBIDDEN', message: 'the session belongs to another token', sessionId };
     }
     return undefined;
