@@ -230,15 +230,7 @@ builder.queryField('locks', (t) =>
       first: t.arg.int({ required: true, defaultValue: 100, description: 'At most this many (1-1000)' }),
       consistency: t.arg({ type: ConsistencyEnum, required: true, defaultValue: 'LINEARIZABLE' }),
     },
-    resolve: async (_root, args, ctx) => {
-      if (args.first < 1 || args.first > 1000) throw appError('BAD_USER_INPUT', 'first must be 1-1000', { details: { field: 'first' } });
-      const prefix = args.prefix ?? '';
-      const all = await ctx.services.lockService.locks(args.consistency);
-      return all
-        .filter((l) => l.name.startsWith(prefix) && (l.holders.length > 0 || l.waiters.length > 0))
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-        .slice(0, args.first);
-    },
+    resolve: (_root, args, ctx) => ctx.services.lockService.locks(args.prefix ?? '', args.first, args.consistency),
   }),
 );
 
@@ -252,13 +244,8 @@ builder.queryField('session', (t) =>
       id: t.arg.id({ required: true }),
       consistency: t.arg({ type: ConsistencyEnum, required: true, defaultValue: 'LINEARIZABLE' }),
     },
-    resolve: async (_root, args, ctx) => {
-      const session = await ctx.services.lockService.session(String(args.id), args.consistency);
-      if (!session) return null;
-      const caller = callerOf(ctx);
-      if (!caller.isAdmin && session.owner !== caller.id) throw appError('FORBIDDEN', 'the session belongs to another token');
-      return session;
-    },
+    resolve: async (_root, args, ctx) =>
+      (await ctx.services.lockService.session(String(args.id), callerOf(ctx), args.consistency)) ?? null,
   }),
 );
 
@@ -367,10 +354,8 @@ async function sessionStream(
   const log = ctx.services.lockEvents;
   // Pinned before any await, so nothing applied while the session is checked is missed.
   const after = validAfter(afterArg) ?? log.lastCursor();
-  const session = await ctx.services.lockService.session(sessionId, 'LINEARIZABLE');
+  const session = await ctx.services.lockService.session(sessionId, callerOf(ctx), 'LINEARIZABLE');
   if (!session) throw appError('SESSION_NOT_FOUND', `no session "${sessionId}"`);
-  const caller = callerOf(ctx);
-  if (!caller.isAdmin && session.owner !== caller.id) throw appError('FORBIDDEN', 'the session belongs to another token');
   if (session.state !== 'OPEN' && afterArg == null) throw appError('SESSION_EXPIRED', `session "${sessionId}" is ${session.state}`);
   const source = log.read({
     after,

@@ -254,14 +254,25 @@ export class LockService {
     return this.options.locks.view().lock(name);
   }
 
-  async locks(consistency: Consistency): Promise<readonly LockView[]> {
+  /** Held or waited-for locks (the table keeps no others), by name, at most `first`. */
+  async locks(prefix: string, first: number, consistency: Consistency): Promise<readonly LockView[]> {
+    if (!Number.isSafeInteger(first) || first < 1 || first > 1000) {
+      throw appError('BAD_USER_INPUT', 'first must be 1-1000', { details: { field: 'first' } });
+    }
     await this.barrier(consistency);
-    return this.options.locks.view().locks();
+    return this.options.locks
+      .view()
+      .locks()
+      .filter((l) => l.name.startsWith(prefix))
+      .slice(0, first);
   }
 
-  async session(sessionId: string, consistency: Consistency): Promise<SessionView | undefined> {
+  /** One session; its owner or an admin may read it (FORBIDDEN otherwise). */
+  async session(sessionId: string, caller: Caller, consistency: Consistency): Promise<SessionView | undefined> {
     await this.barrier(consistency);
-    return this.options.locks.view().session(sessionId);
+    const session = this.options.locks.view().session(sessionId);
+    if (session && !caller.isAdmin && session.owner !== caller.id) throw appError('FORBIDDEN', 'the session belongs to another token');
+    return session;
   }
 
   /** Every session for an admin; a caller's own sessions otherwise. */
