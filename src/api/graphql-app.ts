@@ -21,7 +21,7 @@ export interface ServerContext {
   readonly principal?: Principal;
   /** Set by graphql-ws: how the connection answers pings (lock sessions renew by it). */
   readonly connection?: ConnectionLiveness;
-  /** Set by the lean HTTP path: runs a listener if the client leaves before its answer. */
+  /** Set by graphql-ws and the lean HTTP path: runs a listener if the client leaves before its answer. */
   readonly abandoned?: (listener: () => void) => () => void;
 }
 
@@ -73,12 +73,11 @@ export function createGraphQLApp(options: GraphQLAppOptions): GraphQLApp {
         options.metrics.recordOperation(undefined, 'unknown', 'unauthenticated');
         throw appError('UNAUTHENTICATED');
       }
-      const abandoned = initial.connection ? (l: () => void) => initial.connection!.onClose(l) : initial.abandoned;
       return {
         principal,
         services: options.services,
         ...(initial.connection ? { connection: initial.connection } : {}),
-        ...(abandoned ? { abandoned } : {}),
+        ...(initial.abandoned ? { abandoned: initial.abandoned } : {}),
       };
     },
   });

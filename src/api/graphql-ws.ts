@@ -63,6 +63,7 @@ export function createGraphQLWsServer(options: GraphQLWsOptions): GraphQLWsServe
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           connection: ctx.extra.liveness,
+          abandoned: (listener: () => void) => ctx.extra.liveness.onClose(listener),
         });
         let document: DocumentNode;
         try {
