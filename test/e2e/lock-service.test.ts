@@ -98,26 +98,21 @@ describe('LockService', () => {
     const b = await svc('n2').openSession(as('finn'), 10_000);
     await acquire('n1', a.sessionId, 'erin', 'orphan', 'EXCLUSIVE', 0);
     // Proposed straight to the meta group: as if the node that took the acquire died with its timer.
-    const waiting = await cluster.node('n3').services.meta.propose(LOCKS, {
-      op: 'acquire',
-      requestId: 'orphaned-wait',
-      sessionId: b.sessionId,
-      name: 'orphan',
-      mode: 'EXCLUSIVE',
-      timeoutMs: 400,
-    });
+    const proposeWait = (node: string) =>
+      cluster.node(node).services.meta.propose(LOCKS, {
+        op: 'acquire',
+        requestId: 'orphaned-wait',
+        sessionId: b.sessionId,
+        name: 'orphan',
+        mode: 'EXCLUSIVE',
+        timeoutMs: 400,
+      });
+    const waiting = await proposeWait('n3');
     expect(waiting).toMatchObject({ ok: true, status: 'WAITING' });
     const queued = () => cluster.node('n3').services.locks.view().lock('orphan')?.waiters.length ?? 0;
     expect(queued()).toBe(1);
     await waitFor(() => queued() === 0, 3_000, 'the leader cancels the overdue wait');
-    const retried = await cluster.node('n1').services.meta.propose(LOCKS, {
-      op: 'acquire',
-      requestId: 'orphaned-wait',
-      sessionId: b.sessionId,
-      name: 'orphan',
-      mode: 'EXCLUSIVE',
-      timeoutMs: 400,
-    });
+    const retried = await proposeWait('n1');
     expect(retried).toMatchObject({ ok: false, code: 'LOCK_TIMEOUT' });
   });
 });
