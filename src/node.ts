@@ -9,6 +9,7 @@ import { buildSchema } from '../schema/index.js';
 import { TokenRegistry } from './api/auth.js';
 import type { NodeServices } from './api/context.js';
 import { createGraphQLApp, type GraphQLApp } from './api/graphql-app.js';
+import { PreparedDocuments } from './api/prepared-documents.js';
 import { createGraphQLWsServer, type GraphQLWsServer } from './api/graphql-ws.js';
 import { createHttpServer, type UpgradeHandler } from './api/http-server.js';
 import { createLeanGraphQLHandler } from './api/lean-http.js';
@@ -164,7 +165,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     graphiql: config.graphiql,
     maxRequestBytes: config.maxRequestBytes,
   });
-  const graphqlWs = createGraphQLWsServer({ yoga, tokens, maxPayloadBytes: config.maxRequestBytes, logger });
+  const documents = new PreparedDocuments();
+  const graphqlWs = createGraphQLWsServer({ yoga, tokens, maxPayloadBytes: config.maxRequestBytes, documents, logger });
   const server = createHttpServer({
     nodeId: config.id,
     yoga,
@@ -172,6 +174,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       yoga,
       maxRequestBytes: config.maxRequestBytes,
       corsEnabled: config.corsOrigins.length > 0,
+      documents,
     }),
     graphqlWs,
     peerLinks: transport.handleUpgrade ? (transport as UpgradeHandler) : undefined,

@@ -6,13 +6,14 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 import type { Principal, TokenRegistry } from './auth.js';
 import { bindGraphQLWs } from './graphql-ws-binding.js';
 import { envelopedFor } from './enveloped.js';
 import type { GraphQLApp } from './graphql-app.js';
+import type { Preparation, PreparedDocuments } from './prepared-documents.js';
 
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
@@ -23,6 +24,8 @@ export interface GraphQLWsOptions {
   readonly yoga: GraphQLApp;
   readonly tokens: TokenRegistry;
   readonly maxPayloadBytes: number;
+  /** Documents already parsed and validated through the pipeline (shared with the lean HTTP path). */
+  readonly documents: PreparedDocuments;
   /** Milliseconds between server pings (they also pace lock-session renewal). */
   readonly pingIntervalMs?: number;
   /** A client that leaves a ping unanswered this long is disconnected. */
@@ -65,20 +68,19 @@ export function createGraphQLWsServer(options: GraphQLWsOptions): GraphQLWsServe
           connection: ctx.extra.liveness,
           abandoned: (listener: () => void) => ctx.extra.liveness.onClose(listener),
         });
-        let document: DocumentNode;
+        let preparation: Preparation;
         try {
-          document = enveloped.parse(payload.query);
+          preparation = options.documents.prepare(enveloped, payload.query);
         } catch (error) {
           // A syntax error answers this operation only; the connection stays open.
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors;
+        if (!preparation.ok) return [...preparation.errors];
         const rootValue: EnvelopedRoot = { execute: enveloped.execute, subscribe: enveloped.subscribe };
         return {
           schema: enveloped.schema,
-          document,
+          document: preparation.prepared.document,
           operationName: payload.operationName,
           variableValues: payload.variables,
           contextValue: await enveloped.contextFactory(),

@@ -12,10 +12,11 @@
  * to yoga itself, with the already-read body, so its spec-compliant answers are kept.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GraphQLError, OperationTypeNode, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
+import { GraphQLError, OperationTypeNode, type ExecutionResult } from 'graphql';
 import { processRegularResult } from 'graphql-yoga';
 import { envelopedFor } from './enveloped.js';
 import type { GraphQLApp } from './graphql-app.js';
+import type { Preparation, PreparedDocuments } from './prepared-documents.js';
 
 type MediaType = 'application/json' | 'application/graphql-response+json';
 
@@ -99,6 +100,8 @@ export interface LeanHandlerOptions {
   readonly maxRequestBytes: number;
   /** With CORS configured, requests carrying an Origin go to yoga, which applies the policy. */
   readonly corsEnabled: boolean;
+  /** Documents already parsed and validated through the pipeline (shared with graphql-ws). */
+  readonly documents: PreparedDocuments;
 }
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -158,22 +161,23 @@ export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandl
 
     const request = new LeanRequest(req.headers, req.url ?? '/graphql');
     const enveloped = envelopedFor(yoga, { request, params, abandoned: abandonedBy(res) });
-    let document: DocumentNode;
+    let preparation: Preparation;
     try {
-      document = enveloped.parse(params.query);
+      preparation = options.documents.prepare(enveloped, params.query);
     } catch {
       return viaYogaBuffered(req, res, body);
     }
-    if (enveloped.validate(enveloped.schema, document).length > 0) return viaYogaBuffered(req, res, body);
-    const operation = getOperationAST(document, params.operationName);
-    if (!operation || operation.operation === OperationTypeNode.SUBSCRIPTION) return viaYogaBuffered(req, res, body);
+    if (!preparation.ok) return viaYogaBuffered(req, res, body);
+    const { prepared } = preparation;
+    const operationType = prepared.operationType(params.operationName);
+    if (!operationType || operationType === OperationTypeNode.SUBSCRIPTION) return viaYogaBuffered(req, res, body);
 
     let result: ExecutionResult;
     try {
       const contextValue = await enveloped.contextFactory();
       result = (await enveloped.execute({
         schema: enveloped.schema,
-        document,
+        document: prepared.document,
         contextValue,
         variableValues: params.variables,
         operationName: params.operationName,
@@ -181,9 +185,15 @@ export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandl
     } catch (error) {
       result = { errors: [maskThrown(yoga, error)] };
     }
+    if (result.errors === undefined && result.extensions === undefined) {
+      // What yoga's result processor answers for a result with nothing to sanitize.
+      const payload = JSON.stringify(result);
+      res.writeHead(200, { 'content-type': `${mediaType}; charset=utf-8`, 'content-length': String(Buffer.byteLength(payload)) });
+      res.end(payload);
+      return;
+    }
     const processed = processRegularResult(result, leanFetchAPI, mediaType) as unknown as LeanResponse;
     const payload = processed.body ?? '';
-    // A known length lets node:http send headers and body in one write, not chunked.
     res.writeHead(processed.init.status ?? 200, {
       ...processed.init.headers,
       'content-length': String(Buffer.byteLength(payload)),

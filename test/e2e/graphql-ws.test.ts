@@ -125,6 +125,7 @@ describe('graphql-ws liveness', () => {
     const { default: WebSocket } = await import('ws');
     const { createGraphQLWsServer } = await import('../../src/api/graphql-ws.js');
     const { silentLogger } = await import('../../src/log.js');
+    const { PreparedDocuments } = await import('../../src/api/prepared-documents.js');
     const node = await startTestNode({ id: 'live1' });
     const graphqlWs = createGraphQLWsServer({
       yoga: node.yoga,
@@ -132,6 +133,7 @@ describe('graphql-ws liveness', () => {
       maxPayloadBytes: 64 * 1024,
       pingIntervalMs: 50,
       deadAfterMs: 150,
+      documents: new PreparedDocuments(),
       logger: silentLogger(),
     });
     const server = http.createServer();
