@@ -37,21 +37,26 @@ interface GraphQLParams {
   readonly extensions?: Record<string, unknown>;
 }
 
+/** The `headers` of a fetch Request, read from node:http's parsed headers. */
+class LeanHeaders {
+  constructor(private readonly incoming: IncomingMessage['headers']) {}
+
+  get(name: string): string | null {
+    const value = this.incoming[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(', ') : (value ?? null);
+  }
+}
+
 /** Just enough of a fetch Request for the pipeline's plugins (auth reads a header). */
 class LeanRequest {
   readonly method = 'POST';
-  readonly headers: { get(name: string): string | null };
+  readonly headers: LeanHeaders;
 
   constructor(
     incomingHeaders: IncomingMessage['headers'],
     private readonly path: string,
   ) {
-    this.headers = {
-      get: (name: string) => {
-        const value = incomingHeaders[name.toLowerCase()];
-        return Array.isArray(value) ? value.join(', ') : (value ?? null);
-      },
-    };
+    this.headers = new LeanHeaders(incomingHeaders);
   }
 
   get url(): string {
@@ -67,6 +72,10 @@ class LeanResponse {
   ) {}
 }
 const leanFetchAPI = { Response: LeanResponse } as unknown as Parameters<typeof processRegularResult>[1];
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -91,6 +100,7 @@ function toParams(body: unknown): GraphQLParams | undefined {
 
 function isJsonContentType(value: string | undefined): boolean {
   if (!value) return false;
+  if (value === 'application/json') return true;
   const [type, ...params] = value.split(';').map((s) => s.trim().toLowerCase());
   return type === 'application/json' && params.every((p) => p === '' || p === 'charset=utf-8');
 }
@@ -145,12 +155,12 @@ export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandl
     res.end(payload);
   };
 
-  const execute = async (
+  const execute = (
     req: IncomingMessage,
     res: ServerResponse,
     body: Buffer,
     mediaType: MediaType,
-  ): Promise<void> => {
+  ): Promise<void> | void => {
     let params: GraphQLParams | undefined;
     try {
       params = toParams(JSON.parse(body.toString('utf8')));
@@ -172,19 +182,36 @@ export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandl
     const operationType = prepared.operationType(params.operationName);
     if (!operationType || operationType === OperationTypeNode.SUBSCRIPTION) return viaYogaBuffered(req, res, body);
 
-    let result: ExecutionResult;
-    try {
-      const contextValue = await enveloped.contextFactory();
-      result = (await enveloped.execute({
+    // The pipeline answers synchronously for most operations; awaiting only real promises
+    // saves a microtask turn and a promise per step.
+    const answer = (result: ExecutionResult): void => respond(res, result, mediaType);
+    const fail = (error: unknown): void => answer({ errors: [maskThrown(yoga, error)] });
+    const run = (contextValue: unknown): Promise<void> | void => {
+      const result = enveloped.execute({
         schema: enveloped.schema,
         document: prepared.document,
         contextValue,
         variableValues: params.variables,
         operationName: params.operationName,
-      })) as ExecutionResult;
+      }) as ExecutionResult | Promise<ExecutionResult>;
+      return isPromise(result) ? result.then(answer, fail) : answer(result);
+    };
+    let contextValue: unknown;
+    try {
+      contextValue = enveloped.contextFactory();
+      if (isPromise(contextValue)) return contextValue.then(run).catch(fail);
     } catch (error) {
-      result = { errors: [maskThrown(yoga, error)] };
+      return fail(error);
     }
+    try {
+      return run(contextValue);
+    } catch (error) {
+      return fail(error);
+    }
+  };
+
+  /** Writes an execution result as yoga's result processor would. */
+  const respond = (res: ServerResponse, result: ExecutionResult, mediaType: MediaType): void => {
     if (result.errors === undefined && result.extensions === undefined) {
       // What yoga's result processor answers for a result with nothing to sanitize.
       const payload = JSON.stringify(result);
@@ -227,11 +254,17 @@ export function createLeanGraphQLHandler(options: LeanHandlerOptions): NodeHandl
         return;
       }
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      execute(req, res, body, accept).catch((error: unknown) => {
+      const unexpected = (error: unknown): void => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify({ errors: [{ message: 'Unexpected error.' }] }));
         yoga.logger.error(error);
-      });
+      };
+      try {
+        const done = execute(req, res, body, accept);
+        if (done) done.catch(unexpected);
+      } catch (error) {
+        unexpected(error);
+      }
     });
     req.on('error', () => res.destroy());
   };
