@@ -73,11 +73,12 @@ export function createGraphQLApp(options: GraphQLAppOptions): GraphQLApp {
         options.metrics.recordOperation(undefined, 'unknown', 'unauthenticated');
         throw appError('UNAUTHENTICATED');
       }
+      // One shape for every transport (absent fields are undefined), so resolvers' reads stay monomorphic.
       return {
         principal,
         services: options.services,
-        ...(initial.connection ? { connection: initial.connection } : {}),
-        ...(initial.abandoned ? { abandoned: initial.abandoned } : {}),
+        connection: initial.connection,
+        abandoned: initial.abandoned,
       };
     },
   });
