@@ -6,6 +6,9 @@
  *   BENCH_WARMUP_S     unmeasured seconds before that     (default 2, 0 = none)
  *   BENCH_CONNECTIONS  concurrent connections/clients     (default 50)
  *   BENCH_MAX_OPS      cap on measured operations/target  (default 2,000,000)
+ *   BENCH_ROUNDS       rounds of the http suite's targets (default 3): ratios are taken
+ *                      within a round and the median is reported, so a machine that
+ *                      speeds up or slows down during the run moves both sides alike
  */
 
 export interface BenchOptions {
@@ -13,6 +16,7 @@ export interface BenchOptions {
   readonly warmupS: number;
   readonly connections: number;
   readonly maxOps: number;
+  readonly rounds: number;
 }
 
 export function readBenchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -21,6 +25,7 @@ export function readBenchOptions(env: NodeJS.ProcessEnv = process.env): BenchOpt
     warmupS: readNumber(env, { name: 'BENCH_WARMUP_S', fallback: 2, min: 0, integer: false }),
     connections: readNumber(env, { name: 'BENCH_CONNECTIONS', fallback: 50, min: 1, integer: true }),
     maxOps: readNumber(env, { name: 'BENCH_MAX_OPS', fallback: 2_000_000, min: 1, integer: true }),
+    rounds: readNumber(env, { name: 'BENCH_ROUNDS', fallback: 3, min: 1, integer: true }),
   };
 }
 

@@ -41,41 +41,75 @@ const RESULTS_FILE = 'bench/results/http-latest.json';
 /** Cores used by other processes during a target above which its figures are flagged. */
 const NOISY_OTHER_CORES = 0.2;
 
-export function printHttpReport(reports: readonly TargetReport[], context: SuiteContext): void {
-  const rows = reports.map(({ label, outcome }) => {
-    if (outcome.status !== 'ok') return [label, outcome.status === 'failed' ? 'FAILED' : 'skipped', '-', '-', '-', '-'];
-    const { opsPerSec, latency } = outcome.result;
-    const { serverCores, loadgenCores, otherCores } = outcome.cpu;
-    const cores = [serverCores, loadgenCores, otherCores].map((c) => (c === undefined ? '?' : c.toFixed(2))).join('/');
-    return [label, formatRate(opsPerSec), formatMs(latency.p50), formatMs(latency.p95), formatMs(latency.p99), cores];
+/** One target across the rounds: the round with the median rate stands for it in the table. */
+interface TargetSummary {
+  readonly key: TargetKey;
+  readonly label: string;
+  /** Each round's outcome, in round order. */
+  readonly outcomes: readonly TargetOutcome[];
+  /** The ok outcome with the median rate (the lower middle one for an even count). */
+  readonly median?: Extract<TargetOutcome, { status: 'ok' }>;
+  readonly rates: readonly number[];
+}
+
+function summarize(rounds: readonly (readonly TargetReport[])[]): TargetSummary[] {
+  const first = rounds[0] ?? [];
+  return first.map(({ key, label }) => {
+    const outcomes = rounds.map((reports) => reports.find((r) => r.key === key)!.outcome);
+    const ok = outcomes.filter((o): o is Extract<TargetOutcome, { status: 'ok' }> => o.status === 'ok');
+    const sorted = [...ok].sort((a, b) => a.result.opsPerSec - b.result.opsPerSec);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)];
+    return { key, label, outcomes, rates: ok.map((o) => o.result.opsPerSec), ...(median ? { median } : {}) };
   });
-  context.out(formatTable(['target', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'cores srv/gen/other'], rows));
-  for (const { label, outcome } of reports) {
-    if (outcome.status !== 'ok') context.out(`  ${label}: ${outcome.status}: ${firstLine(outcome.reason)}`);
-    else {
-      if (outcome.result.latency.dropped > 0) {
-        context.out(`  ${label}: percentiles over the first ${outcome.result.latency.samples} samples only`);
-      }
-      const other = outcome.cpu.otherCores;
-      if (other !== undefined && other > NOISY_OTHER_CORES) {
-        context.out(`  ${label}: NOISY: other processes used ${other.toFixed(2)} cores meanwhile; rerun on a quiet machine`);
+}
+
+export function printHttpReport(rounds: readonly (readonly TargetReport[])[], context: SuiteContext): void {
+  const summaries = summarize(rounds);
+  const rows = summaries.map(({ label, outcomes, median, rates }) => {
+    if (!median) {
+      const failed = outcomes.some((o) => o.status === 'failed');
+      return [label, failed ? 'FAILED' : 'skipped', '-', '-', '-', '-', '-'];
+    }
+    const { opsPerSec, latency } = median.result;
+    const { serverCores, loadgenCores, otherCores } = median.cpu;
+    const cores = [serverCores, loadgenCores, otherCores].map((c) => (c === undefined ? '?' : c.toFixed(2))).join('/');
+    const spread = `${formatRate(Math.min(...rates))}–${formatRate(Math.max(...rates))}`;
+    return [label, formatRate(opsPerSec), spread, formatMs(latency.p50), formatMs(latency.p95), formatMs(latency.p99), cores];
+  });
+  context.out(formatTable(['target', 'req/s', 'rounds min–max', 'p50 ms', 'p95 ms', 'p99 ms', 'cores srv/gen/other'], rows));
+  rounds.forEach((reports, index) => {
+    for (const { label, outcome } of reports) {
+      const where = rounds.length > 1 ? `round ${index + 1}, ${label}` : label;
+      if (outcome.status !== 'ok') context.out(`  ${where}: ${outcome.status}: ${firstLine(outcome.reason)}`);
+      else {
+        if (outcome.result.latency.dropped > 0) {
+          context.out(`  ${where}: percentiles over the first ${outcome.result.latency.samples} samples only`);
+        }
+        const other = outcome.cpu.otherCores;
+        if (other !== undefined && other > NOISY_OTHER_CORES) {
+          context.out(`  ${where}: NOISY: other processes used ${other.toFixed(2)} cores meanwhile; rerun on a quiet machine`);
+        }
       }
     }
+  });
+  for (const r of ratioSummaries(rounds)) {
+    const perRound = r.perRound.map((v) => (v === null ? 'n/a' : formatPercent(v))).join(', ');
+    context.out(
+      `ratio ${r.name}: ${r.median === null ? 'n/a' : formatPercent(r.median)} (goal ≥ ${formatPercent(r.goal)})` +
+        (rounds.length > 1 ? `, median of the rounds' ratios: ${perRound}` : '') +
+        (r.missing ? ` [${r.missing}]` : ''),
+    );
   }
-  context.out(
-    ratios(reports)
-      .map((r) => `ratio ${r.name}: ${r.value === null ? 'n/a' : formatPercent(r.value)} (goal ≥ ${formatPercent(r.goal)})${r.value === null ? ` [${r.missing}]` : ''}`)
-      .join('   '),
-  );
   const { options, machine } = context;
   context.out(
-    `${options.connections} connections, pipelining 1, ${options.warmupS} s warmup + ${options.durationS} s per target; ` +
+    `${options.connections} connections, pipelining 1, ${options.warmupS} s warmup + ${options.durationS} s per target, ` +
+      `${rounds.length} round(s) of targets 1–4 in order; req/s and percentiles are the median round's; ` +
       `load generator (this process) and server (one child process at a time) share the ${machine.cpuCount} cores`,
   );
   context.out(`machine: ${describeMachine(machine)}`);
 }
 
-export function writeHttpReport(reports: readonly TargetReport[], context: SuiteContext): string {
+export function writeHttpReport(rounds: readonly (readonly TargetReport[])[], context: SuiteContext): string {
   const file = repoPath(RESULTS_FILE);
   mkdirSync(repoPath('bench/results/'), { recursive: true });
   const json = {
@@ -84,19 +118,27 @@ export function writeHttpReport(reports: readonly TargetReport[], context: Suite
     machine: context.machine,
     settings: { ...context.options, pipelining: 1 },
     sharing: 'load generator and the measured server (one child process) run on the same cores',
-    ok: reports.every((r) => r.outcome.status !== 'failed'),
-    targets: reports.map(({ key, label, outcome }) =>
-      outcome.status === 'ok'
-        ? { key, label, status: 'ok', ...figures(outcome.result), cpuCores: cpuFigures(outcome.cpu) }
-        : { key, label, status: outcome.status, reason: outcome.reason },
+    ok: rounds.every((reports) => reports.every((r) => r.outcome.status !== 'failed')),
+    targets: summarize(rounds).map(({ key, label, median, rates, outcomes }) =>
+      median
+        ? { key, label, status: 'ok', medianRound: { ...figures(median.result), cpuCores: cpuFigures(median.cpu) }, roundRates: rates.map((v) => round(v, 1)) }
+        : { key, label, status: outcomes.some((o) => o.status === 'failed') ? 'failed' : 'skipped', reasons: outcomes.map((o) => (o.status === 'ok' ? null : o.reason)) },
     ),
-    ratios: ratios(reports).map(({ name, value, goal, missing }) => ({
+    ratios: ratioSummaries(rounds).map(({ name, median, perRound, goal, missing }) => ({
       name,
-      value,
+      value: median,
+      perRound,
       goal,
-      met: value === null ? null : value >= goal,
+      met: median === null ? null : median >= goal,
       ...(missing ? { missing } : {}),
     })),
+    rounds: rounds.map((reports) =>
+      reports.map(({ key, outcome }) =>
+        outcome.status === 'ok'
+          ? { key, status: 'ok', ...figures(outcome.result), cpuCores: cpuFigures(outcome.cpu) }
+          : { key, status: outcome.status, reason: outcome.reason },
+      ),
+    ),
   };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   return RESULTS_FILE;
@@ -128,27 +170,32 @@ function cpuFigures(cpu: CpuShares): Record<string, number | undefined> {
   return { loadgen: r(cpu.loadgenCores), server: r(cpu.serverCores), other: r(cpu.otherCores), machine: r(cpu.machineCores) };
 }
 
-interface RatioValue {
+interface RatioSummary {
   readonly name: string;
   readonly goal: number;
-  /** null when a side is missing (skipped or failed). */
-  readonly value: number | null;
+  /** Each round's ratio (null when a side of it is missing). */
+  readonly perRound: readonly (number | null)[];
+  /** The median of the rounds' ratios, null when no round has both sides. */
+  readonly median: number | null;
   readonly missing?: string;
 }
 
-function ratios(reports: readonly TargetReport[]): RatioValue[] {
-  const rate = (key: TargetKey): number | undefined => {
+/** Ratios within each round (node and ceiling measured minutes apart at most), then their median. */
+function ratioSummaries(rounds: readonly (readonly TargetReport[])[]): RatioSummary[] {
+  const rate = (reports: readonly TargetReport[], key: TargetKey): number | undefined => {
     const outcome = reports.find((r) => r.key === key)?.outcome;
     return outcome?.status === 'ok' ? outcome.result.opsPerSec : undefined;
   };
-  const ceiling = rate('ceiling');
   return RATIOS.map(({ name, numerator, goal }) => {
-    const top = rate(numerator);
-    if (top === undefined || ceiling === undefined || ceiling <= 0) {
-      const missing = [top === undefined ? numerator : '', ceiling === undefined ? 'ceiling' : ''].filter(Boolean).join(', ');
-      return { name, goal, value: null, missing: `no figure for ${missing}` };
-    }
-    return { name, goal, value: top / ceiling };
+    const perRound = rounds.map((reports) => {
+      const top = rate(reports, numerator);
+      const ceiling = rate(reports, 'ceiling');
+      return top === undefined || ceiling === undefined || ceiling <= 0 ? null : top / ceiling;
+    });
+    const values = perRound.filter((v): v is number => v !== null).sort((a, b) => a - b);
+    const median = values.length === 0 ? null : values[Math.floor((values.length - 1) / 2)]!;
+    const missing = values.length === 0 ? `no round has figures for both ${numerator} and ceiling` : undefined;
+    return { name, goal, perRound, median, ...(missing ? { missing } : {}) };
   });
 }
 

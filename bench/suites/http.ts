@@ -76,16 +76,24 @@ export const httpSuite: Suite = {
 
 export async function runHttpSuite(context: SuiteContext): Promise<SuiteOutcome> {
   const token = randomSecret(16);
-  const reports: TargetReport[] = [];
-  for (const target of TARGETS) {
-    const outcome = await runTarget(target, token, context);
-    if (outcome.status !== 'ok') context.progress(`${target.label}: ${outcome.status.toUpperCase()}: ${outcome.reason}`);
-    reports.push({ key: target.key, label: target.label, outcome });
+  // Targets run in rounds (1 2 3 4, 1 2 3 4, …) so each ratio compares figures taken minutes
+  // apart at most; a failed target ends the run after its round.
+  const rounds: TargetReport[][] = [];
+  for (let round = 1; round <= context.options.rounds; round++) {
+    const reports: TargetReport[] = [];
+    for (const target of TARGETS) {
+      context.progress(`round ${round} of ${context.options.rounds}`);
+      const outcome = await runTarget(target, token, context);
+      if (outcome.status !== 'ok') context.progress(`${target.label}: ${outcome.status.toUpperCase()}: ${outcome.reason}`);
+      reports.push({ key: target.key, label: target.label, outcome });
+    }
+    rounds.push(reports);
+    if (reports.some((r) => r.outcome.status === 'failed')) break;
   }
-  printHttpReport(reports, context);
-  const file = writeHttpReport(reports, context);
+  printHttpReport(rounds, context);
+  const file = writeHttpReport(rounds, context);
   context.out(`results written to ${file}`);
-  return { ok: reports.every((r) => r.outcome.status !== 'failed') };
+  return { ok: rounds.every((reports) => reports.every((r) => r.outcome.status !== 'failed')) };
 }
 
 async function runTarget(target: Target, token: string, context: SuiteContext): Promise<TargetOutcome> {
