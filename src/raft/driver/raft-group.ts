@@ -20,7 +20,7 @@ import type { Random } from '../../util/random.js';
 import type { Scheduler, TimerHandle } from '../../util/scheduler.js';
 import { RaftError } from '../errors.js';
 import { RawNode } from '../raw-node.js';
-import type { ConfChange, ConfState, HardState, Message, Ready, Role, Snapshot, SoftState, Status } from '../types.js';
+import type { ConfChange, ConfState, Entry, HardState, Message, Ready, Role, Snapshot, SoftState, Status } from '../types.js';
 import { encodeCommand } from './command-codec.js';
 import {
   RAFT_CONF_CHANGE,
@@ -123,6 +123,8 @@ export class RaftGroup {
   private snapshotIndex: number;
   private failure: Error | undefined;
   private persistedHard: HardState;
+  /** The last log index this node holds durably (its WAL's last entry, or its snapshot's index). */
+  private persistedLastIndex: number;
   private ticks = 0;
 
   constructor(private readonly options: RaftGroupOptions) {
@@ -142,6 +144,7 @@ export class RaftGroup {
     const snapshot = recovered.snapshot ? fromStoredSnapshot(recovered.snapshot) : undefined;
     if (snapshot) this.machine.restore(snapshot.data, snapshot.meta.index);
     this.snapshotIndex = snapshot?.meta.index ?? 0;
+    this.persistedLastIndex = recovered.entries.at(-1)?.index ?? this.snapshotIndex;
     const hasState = recovered.hardState.term > 0 || recovered.entries.length > 0 || snapshot !== undefined;
     this.node = new RawNode({
       id: options.selfId,
@@ -361,6 +364,20 @@ export class RaftGroup {
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState);
     this.send(rd.earlyMessages);
+    // Committed entries this node already holds durably (committed while the previous append
+    // was being written) need not wait for this Ready's fsync: applying them first answers
+    // their clients one fsync sooner. Entries this Ready appends or overwrites wait for it.
+    const committed = rd.committedEntries;
+    let early = 0;
+    if (!rd.snapshot) {
+      const firstNew = rd.entries[0]?.index ?? Infinity;
+      while (early < committed.length) {
+        const index = committed[early]!.index;
+        if (index > this.persistedLastIndex || index >= firstNew) break;
+        early++;
+      }
+      this.applyCommitted(committed, 0, early);
+    }
     if (rd.snapshot) await this.options.wal.saveSnapshot(toStoredSnapshot(rd.snapshot));
     // Term and vote must be durable before a vote or ack goes out; the commit index need not
     // be (a restarted node learns it again from the leader), so a commit-only change rides
@@ -373,12 +390,28 @@ export class RaftGroup {
       this.options.observer?.persisted((performance.now() - started) / 1000, rd.entries.length);
       if (hard) this.persistedHard = hard;
     }
+    if (rd.snapshot) this.persistedLastIndex = rd.snapshot.meta.index;
+    const lastAppended = rd.entries.at(-1);
+    if (lastAppended) this.persistedLastIndex = lastAppended.index;
     this.send(rd.messages);
     if (rd.snapshot) {
       this.machine.restore(rd.snapshot.data, rd.snapshot.meta.index);
       this.snapshotIndex = rd.snapshot.meta.index;
     }
-    for (const entry of rd.committedEntries) {
+    this.applyCommitted(committed, early, committed.length);
+    for (const rs of rd.readStates) {
+      const read = this.reads.get(rs.ctx);
+      if (read) {
+        this.reads.delete(rs.ctx);
+        read.resolve();
+      }
+    }
+  }
+
+  /** Applies committed[from, to) in order and settles this node's proposals among them. */
+  private applyCommitted(committed: readonly Entry[], from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const entry = committed[i]!;
       if (entry.type !== 'normal' || entry.index <= this.machine.appliedIndex()) continue;
       const outcome = this.machine.applyEntry(entry.index, entry.term, entry.data);
       if (outcome.clientId === this.clientId) {
@@ -388,13 +421,6 @@ export class RaftGroup {
           this.options.observer?.proposal('committed');
           pending.resolve(outcome.result);
         }
-      }
-    }
-    for (const rs of rd.readStates) {
-      const read = this.reads.get(rs.ctx);
-      if (read) {
-        this.reads.delete(rs.ctx);
-        read.resolve();
       }
     }
   }

@@ -30,6 +30,9 @@ interface Member {
 }
 
 class Cluster {
+  /** Election timeout in 20 ms ticks (5 = 100 ms). */
+  constructor(private readonly electionTick = 5) {}
+
   readonly network = new MemoryNetwork({ scheduler: new RealScheduler(), random: new SeededRandom(7) });
   readonly members = new Map<string, Member>();
   readonly transports = new Map<string, PeerTransport>();
@@ -57,7 +60,7 @@ class Cluster {
       random: new SeededRandom(id.charCodeAt(0)),
       logger: silentLogger(),
       tickMs: 20,
-      electionTick: 5,
+      electionTick: this.electionTick,
       requestTimeoutMs: 3_000,
       snapshotEvery: 50,
     });
@@ -91,6 +94,19 @@ class Cluster {
     }
     if (this.root) await rm(this.root, { recursive: true, force: true });
   }
+}
+
+/** Holds the WAL's next append until the returned function is called. */
+function holdNextAppend(wal: Wal): () => void {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const append = wal.append.bind(wal);
+  wal.append = async (batch) => {
+    wal.append = append;
+    await held;
+    return append(batch);
+  };
+  return release;
 }
 
 let cluster: Cluster;
@@ -167,6 +183,40 @@ describe('RaftGroup', () => {
     // And it keeps up with new entries afterwards.
     await back.group.propose(add(1));
     await waitFor(() => [...cluster.members.values()].every((m) => m.machine.total === 131), 5_000, 'all at 131');
+  });
+
+  it('applies entries it already holds and that were committed meanwhile without waiting for the next append', async () => {
+    // Election timeout 1–2 s: holding the followers' writes below must not unseat the leader.
+    cluster = new Cluster(50);
+    await cluster.start();
+    const leader = await waitFor(() => cluster.leader(), 10_000, 'a leader');
+    const followers = [...cluster.members.values()].filter((m) => m !== leader);
+    await leader.group.propose(add(1));
+    // p2 becomes durable on the leader, but the followers' writes are held: it cannot commit.
+    const releaseFollowers = followers.map((f) => holdNextAppend(f.wal));
+    const p2 = leader.group.propose(add(10));
+    const p2Index = leader.group.status().lastIndex;
+    await waitFor(() => leader.wal.stats().lastIndex >= p2Index, 2_000, 'p2 durable on the leader');
+    // The leader's append of p3 is held (G1); meanwhile the followers take p2 and p3 and
+    // acknowledge both, so both commit.
+    const releaseG1 = holdNextAppend(leader.wal);
+    const p3 = leader.group.propose(add(100));
+    const p3Index = leader.group.status().lastIndex;
+    for (const release of releaseFollowers) release();
+    await waitFor(() => leader.group.status().commit >= p3Index, 3_000, 'p2 and p3 committed');
+    // p4's append is held too (G2). When G1 is released the leader holds p3 durably, and the
+    // Ready that appends p4 also carries the commits of p2 and p3: they apply before p4's write.
+    const p4 = leader.group.propose(add(1000));
+    const releaseG2 = holdNextAppend(leader.wal);
+    let settled = 0;
+    void p2.then(() => settled++);
+    void p3.then(() => settled++);
+    releaseG1();
+    await waitFor(() => settled === 2, 2_000, 'p2 and p3 answered while p4 is being written');
+    expect(await p2).toBe(11);
+    expect(await p3).toBe(111);
+    releaseG2();
+    expect(await p4).toBe(1111);
   });
 
   it('sheds proposals past the pending bound at once, retryable', async () => {
