@@ -21,9 +21,11 @@ export async function gql(url, token, query, variables = {}, timeoutMs = 5_000) 
   }
   const first = body.errors?.[0];
   if (first) throw new CallError(first.extensions?.code ?? 'UNKNOWN', first.message);
+  if (body.data === undefined) throw new CallError('UNKNOWN', 'no data');
   return body.data;
 }
 
+/** Worth retrying, with the same requestId, on this node or another. */
 export const retryable = (error) => error instanceof CallError && (error.code === 'UNAVAILABLE' || error.code === 'NETWORK');
 
 /** Calls on urls in turn until one answers; retries UNAVAILABLE and network errors (bounded). */

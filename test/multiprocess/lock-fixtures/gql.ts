@@ -3,20 +3,10 @@
  * (NETWORK when the node did not answer), and the codes a client retries on.
  */
 import { waitFor } from '../../helpers/wait-for.js';
+import { CallError, gql as call, retryable } from './client.mjs';
 
-export class CallError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
-}
-
-/** Worth retrying, with the same requestId, on this node or another. */
-export function retryable(error: unknown): boolean {
-  return error instanceof CallError && (error.code === 'UNAVAILABLE' || error.code === 'NETWORK');
-}
+// One client for the test process and the fixture processes (which run client.mjs as plain JS).
+export { CallError, retryable };
 
 export function codeOf(error: unknown): string {
   return error instanceof CallError ? error.code : 'UNKNOWN';
@@ -29,22 +19,7 @@ export async function gql<T>(
   variables: Record<string, unknown> = {},
   timeoutMs = 5_000,
 ): Promise<T> {
-  let body: { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
-  try {
-    const res = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    body = (await res.json()) as typeof body;
-  } catch (error) {
-    throw new CallError('NETWORK', error instanceof Error ? error.message : String(error));
-  }
-  const first = body.errors?.[0];
-  if (first) throw new CallError(first.extensions?.code ?? 'UNKNOWN', first.message);
-  if (body.data === undefined) throw new CallError('UNKNOWN', 'no data');
-  return body.data;
+  return (await call(url, token, query, variables, timeoutMs)) as T;
 }
 
 /** The meta leader as `url`'s node sees it; undefined when it has none or does not answer. */
