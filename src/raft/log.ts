@@ -30,6 +30,11 @@ export class RaftLog {
   private entries: Entry[] = [];
   /** Highest index the driver has persisted. */
   stable = 0;
+  /**
+   * Highest index handed to the driver for persisting and not yet reported durable (asynchronous
+   * storage writes); such entries are not handed out again. Never below `stable`.
+   */
+  inProgress = 0;
   committed = 0;
   /** Highest index handed to the driver to apply (in a Ready not yet advanced). */
   applying = 0;
@@ -44,7 +49,7 @@ export class RaftLog {
     for (const e of this.entries) {
       if (e.index !== expect++) throw new Error(`raft log: entries not contiguous after ${base} at ${e.index}`);
     }
-    this.stable = this.lastIndex();
+    this.stable = this.inProgress = this.lastIndex();
     this.applying = this.applied = base;
     this.committed = Math.min(Math.max(commit, base), this.lastIndex());
   }
@@ -137,6 +142,8 @@ export class RaftLog {
     }
     this.entries.length = first.index - this.snapshot.meta.index - 1;
     this.stable = Math.min(this.stable, first.index - 1);
+    // A write in flight may still land the replaced entries; the new ones are written after it.
+    this.inProgress = Math.min(this.inProgress, first.index - 1);
     this.entries.push(...ents);
   }
 
@@ -158,13 +165,22 @@ export class RaftLog {
     return out;
   }
 
+  /** Entries the driver has not been handed yet for persisting. */
   unstableEntries(): Entry[] {
-    return this.entries.slice(Math.max(0, this.stable - this.snapshot.meta.index));
+    return this.entries.slice(Math.max(0, Math.max(this.stable, this.inProgress) - this.snapshot.meta.index));
+  }
+
+  /** The driver is persisting entries up to `index` (asynchronous storage writes). */
+  inProgressTo(index: number): void {
+    if (index > this.inProgress) this.inProgress = index;
   }
 
   /** The driver persisted entries up to (index, term); ignored if the log changed since. */
   stableTo(index: number, term: number): void {
-    if (this.term(index) === term && index > this.stable) this.stable = index;
+    if (this.term(index) === term && index > this.stable) {
+      this.stable = index;
+      if (this.inProgress < index) this.inProgress = index;
+    }
   }
 
   stableSnapTo(index: number): void {
@@ -202,6 +218,7 @@ export class RaftLog {
     this.entries = [];
     const i = snapshot.meta.index;
     this.stable = i;
+    this.inProgress = i;
     this.committed = i;
     this.applying = i;
     this.applied = i;

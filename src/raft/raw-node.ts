@@ -15,6 +15,18 @@
  *  5. Serve `readStates` (each one's index is covered by what step 4 applied).
  *  6. Call advance(ready). Until then ready() may not be called again; tick/step/propose may.
  *
+ * Asynchronous storage writes (etcd's AsyncStorageWrites), instead of 2–6: a driver may hand
+ * a Ready without a snapshot to storage and call acceptReady(ready) at once, so the next
+ * Ready (and its earlyMessages) need not wait for the fsync. It must then keep, per node:
+ *  - writes durable in the order the Readies were accepted; when one is, call
+ *    persisted(lastIndex, lastTerm) for its entries (a leader counts its own log only then);
+ *  - each Ready's `messages` held until its write, and every write accepted before it, is
+ *    durable (a Ready without a write waits for the writes before it);
+ *  - committed entries applied in the order handed out, each only once it is durable here,
+ *    calling appliedTo(entry) after each; a readState served once its index is applied.
+ * A Ready with a snapshot is handled as in 2–6 with advance(), after every earlier write is
+ * durable and every earlier committed entry applied.
+ *
  * Restarting: pass `restore` with the last durable hard state, snapshot and entries, and the
  * same `peers` as at bootstrap (a snapshot's membership overrides them). The state machine
  * starts from the snapshot; committed entries after it come back in the first Readies.
@@ -163,6 +175,33 @@ export class RawNode {
       r.log.appliedTo(e.index);
     }
     r.onPersisted();
+  }
+
+  /**
+   * Asynchronous storage writes: the driver has taken `rd` (its entries and hard state are being
+   * written, its earlyMessages sent); ready() may be called again. Not for a Ready with a snapshot.
+   */
+  acceptReady(rd: Ready): void {
+    if (rd !== this.inFlight) throw new Error('raft: acceptReady() with a Ready that is not the current one');
+    if (rd.snapshot) throw new Error('raft: a Ready with a snapshot must be advanced, not accepted');
+    this.inFlight = undefined;
+    const last = rd.entries.at(-1);
+    if (last) this.raft.log.inProgressTo(last.index);
+  }
+
+  /** Asynchronous storage writes: entries up to (index, term) are durable. */
+  persisted(index: number, term: number): void {
+    this.raft.log.stableTo(index, term);
+    this.raft.onPersisted();
+  }
+
+  /** Asynchronous storage writes: the driver applied this committed entry (in order). */
+  appliedTo(entry: Entry): void {
+    const r = this.raft;
+    // An entry a snapshot installed since it was handed out already covers.
+    if (entry.index <= r.log.applied) return;
+    if (entry.type === 'confChange') r.applyConfEntry(entry);
+    r.log.appliedTo(entry.index);
   }
 
   /** Read-only view of the in-memory log, for diagnostics and invariant checkers. */

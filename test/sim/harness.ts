@@ -18,6 +18,11 @@
  *   its committed entries get applied and advance() is called;
  * - a crash loses the Ready in flight (the unsynced tail) and everything in memory; a restart
  *   rebuilds the node from its disk: hard state, snapshot and synced entries.
+ * Even seeds drive the nodes with asynchronous storage writes instead (raw-node.ts): a Ready is
+ * accepted at once, its write lands after a random delay (in order with the node's other
+ * writes), its messages wait for that write and every earlier one, committed entries are
+ * applied only once they are on the node's disk, and a Ready with a snapshot waits for every
+ * earlier write and apply. A crash loses every write in flight.
  *
  * Assumes nothing about timing: the network is a list of messages with a due step; delivery
  * order within a step is the send order, so a run replays exactly from its seed.
@@ -55,10 +60,36 @@ interface SimNode {
   incarnation: number;
   disk: Disk;
   pending: { ready: Ready; at: number } | undefined;
+  /** Asynchronous storage writes: what is in flight and what waits on it. */
+  async: AsyncDriverState;
   /** The state machine: applied proposal ids, in order. */
   applied: string[];
   appliedSet: Set<string>;
   appliedIndex: number;
+}
+
+interface PendingWrite {
+  readonly seq: number;
+  readonly at: number;
+  readonly entries: readonly Entry[];
+  readonly hardState: HardState | undefined;
+}
+
+interface AsyncDriverState {
+  /** Writes in flight, oldest first; each lands at `at` (non-decreasing). */
+  writes: PendingWrite[];
+  /** Sequence number of the last write accepted, and of the last one durable. */
+  issued: number;
+  durable: number;
+  /** Messages held until the writes up to `after` are durable. */
+  outbox: { readonly after: number; readonly messages: readonly Message[] }[];
+  /** Committed entries handed out and not applied yet, in order. */
+  toApply: Entry[];
+  reads: { readonly index: number; readonly ctx: string }[];
+}
+
+function freshAsyncState(): AsyncDriverState {
+  return { writes: [], issued: 0, durable: 0, outbox: [], toApply: [], reads: [] };
 }
 
 interface InFlight {
@@ -72,6 +103,8 @@ export interface SimOptions {
   readonly nodes: number;
   readonly steps: number;
   readonly electionTick?: number;
+  /** Drive nodes with asynchronous storage writes; by default even seeds do. */
+  readonly asyncWrites?: boolean;
 }
 
 export interface SimResult {
@@ -113,6 +146,7 @@ export class Simulation {
   private highestAckedIndex = 0;
   private highestAcked = -1;
   private readonly electionTick: number;
+  readonly asyncWrites: boolean;
   stats = { crashes: 0, leaders: 0, snapshotsSent: 0, reads: 0, confChanges: 0, healToCommit: 0 };
 
   constructor(readonly options: SimOptions) {
@@ -122,6 +156,7 @@ export class Simulation {
     this.maxSizePerMsg = profile.maxSizePerMsg;
     this.maxInflight = profile.maxInflight;
     this.electionTick = options.electionTick ?? 10;
+    this.asyncWrites = options.asyncWrites ?? options.seed % 2 === 0;
     // Two spare nodes beyond the founders can join through membership changes.
     this.ids = Array.from({ length: options.nodes + 2 }, (_, i) => `n${i + 1}`);
     this.founders = this.ids.slice(0, options.nodes);
@@ -135,6 +170,7 @@ export class Simulation {
         incarnation: 0,
         disk: { hardState: { term: 0, vote: '', commit: 0 }, snapshot: undefined, entries: [] },
         pending: undefined,
+        async: freshAsyncState(),
         applied: [],
         appliedSet: new Set(),
         appliedIndex: 0,
@@ -148,6 +184,7 @@ export class Simulation {
     n.incarnation++;
     n.started = true;
     n.pending = undefined;
+    n.async = freshAsyncState();
     n.raw = new RawNode({
       id: n.id,
       group: 'sim',
@@ -199,6 +236,7 @@ export class Simulation {
       if (n.raw && (isLeader || r.chance(rates.crash))) {
         n.raw = undefined;
         n.pending = undefined; // the unsynced tail is lost
+        n.async = freshAsyncState();
         this.stats.crashes++;
       } else if (!n.raw && n.started && r.chance(rates.restart)) {
         this.boot(n, true);
@@ -305,6 +343,10 @@ export class Simulation {
     for (const n of this.nodes.values()) {
       const raw = n.raw;
       if (!raw) continue;
+      if (this.asyncWrites) {
+        work += this.processReadiesAsync(n, raw);
+        continue;
+      }
       if (n.pending && n.pending.at <= this.now) {
         this.completeFsync(n, n.pending.ready);
         n.pending = undefined;
@@ -320,6 +362,87 @@ export class Simulation {
       }
     }
     return work;
+  }
+
+  /** One node's driver with asynchronous storage writes (see the header). */
+  private processReadiesAsync(n: SimNode, raw: RawNode): number {
+    const a = n.async;
+    let work = 0;
+    while (a.writes[0] && a.writes[0].at <= this.now) {
+      this.completeWrite(n, a.writes.shift()!);
+      work++;
+    }
+    work += this.drainAsync(n);
+    // A Ready with a snapshot runs the synchronous contract once everything before it is done.
+    if (n.pending && n.pending.at <= this.now && a.writes.length === 0 && a.toApply.length === 0 && a.outbox.length === 0) {
+      this.completeFsync(n, n.pending.ready);
+      n.pending = undefined;
+      work++;
+    }
+    if (n.pending || !raw.hasReady()) return work;
+    const rd = raw.ready();
+    const prev = rd.entries[0] ? (raw.logView().term(rd.entries[0].index - 1) ?? -1) : 0;
+    this.checker.entries(`${n.id} ready`, prev, rd.entries);
+    for (const m of rd.earlyMessages) this.send(m);
+    if (rd.snapshot) {
+      n.pending = { ready: rd, at: this.now + this.rnd.int(0, this.rates.maxFsyncDelay) };
+      return work + 1;
+    }
+    if (rd.entries.length > 0 || rd.hardState) {
+      const landed = a.writes.at(-1)?.at ?? this.now;
+      const at = Math.max(landed, this.now + this.rnd.int(0, this.rates.maxFsyncDelay));
+      a.writes.push({ seq: ++a.issued, at, entries: rd.entries, hardState: rd.hardState });
+    }
+    if (rd.messages.length > 0) a.outbox.push({ after: a.issued, messages: rd.messages });
+    a.toApply.push(...rd.committedEntries);
+    a.reads.push(...rd.readStates);
+    raw.acceptReady(rd);
+    this.drainAsync(n);
+    return work + 1;
+  }
+
+  /** A write of the asynchronous driver landed: it is on disk, and the core is told. */
+  private completeWrite(n: SimNode, w: PendingWrite): void {
+    const disk = n.disk;
+    const first = w.entries[0];
+    if (first) disk.entries = disk.entries.filter((e) => e.index < first.index).concat(w.entries);
+    if (w.hardState) {
+      disk.hardState = w.hardState;
+      this.checker.hardState(n.id, w.hardState);
+    }
+    n.async.durable = w.seq;
+    const last = w.entries.at(-1);
+    if (last) n.raw!.persisted(last.index, last.term);
+  }
+
+  /** Sends what its writes allow, applies what is durable here, serves what is applied. */
+  private drainAsync(n: SimNode): number {
+    const a = n.async;
+    let work = 0;
+    while (a.outbox[0] && a.outbox[0].after <= a.durable) {
+      for (const m of a.outbox.shift()!.messages) this.send(m);
+      work++;
+    }
+    while (a.toApply[0] && this.onDisk(n, a.toApply[0])) {
+      const e = a.toApply.shift()!;
+      if (e.index > n.appliedIndex) this.applyEntry(n, e);
+      n.raw!.appliedTo(e);
+      work++;
+    }
+    while (a.reads[0] && a.reads[0].index <= n.appliedIndex) {
+      const rs = a.reads.shift()!;
+      this.serveRead(n, rs.index, rs.ctx);
+      work++;
+    }
+    return work;
+  }
+
+  /** Whether this very entry is on the node's disk (or covered by its snapshot). */
+  private onDisk(n: SimNode, e: Entry): boolean {
+    if (e.index <= (n.disk.snapshot?.meta.index ?? 0)) return true;
+    const first = n.disk.entries[0];
+    const stored = first ? n.disk.entries[e.index - first.index] : undefined;
+    return stored !== undefined && stored.index === e.index && stored.term === e.term;
   }
 
   /** The fsync of `rd` completed: it is durable; send, apply, advance. */

@@ -1,11 +1,14 @@
 /**
  * The driver of one Raft group on one node: it feeds the pure core (RawNode) with ticks,
- * peer messages and proposals, and carries out each Ready in the order the core requires
- * (early leader appends at once; persist with fsync; then votes and acks; apply; reads;
- * advance). It resolves proposals on the node that received them — a follower forwards
- * them to the leader and waits for its own replica to apply them — and keeps re-sending a
- * pending proposal until it applies or its deadline passes (UNAVAILABLE, retryable); the
- * dedup table makes re-sends apply once.
+ * peer messages and proposals, and carries out its Readies with asynchronous storage writes
+ * (raw-node.ts): early leader appends go at once and the Ready is accepted while its write
+ * (fsync) is in flight, so commits, acknowledgements of earlier writes and new proposals are
+ * not held up behind it. Each Ready's votes and acks wait for its write and every earlier
+ * one; committed entries apply in order once durable here; a Ready with a snapshot waits for
+ * everything before it. It resolves proposals on the node that received them — a follower
+ * forwards them to the leader and waits for its own replica to apply them — and keeps
+ * re-sending a pending proposal until it applies or its deadline passes (UNAVAILABLE,
+ * retryable); the dedup table makes re-sends apply once.
  *
  * Assumes: one RaftGroup per (node, group); the transport delivers only authenticated peers'
  * envelopes; the WAL was opened on this group's directory and `recovered` came from it.
@@ -20,7 +23,7 @@ import type { Random } from '../../util/random.js';
 import type { Scheduler, TimerHandle } from '../../util/scheduler.js';
 import { RaftError } from '../errors.js';
 import { RawNode } from '../raw-node.js';
-import type { ConfChange, ConfState, Entry, HardState, Message, Ready, Role, Snapshot, SoftState, Status } from '../types.js';
+import type { ConfChange, ConfState, Entry, HardState, Message, ReadState, Ready, Role, Snapshot, SoftState, Status } from '../types.js';
 import { encodeCommand } from './command-codec.js';
 import {
   RAFT_CONF_CHANGE,
@@ -93,6 +96,18 @@ interface PendingProposal {
   lastSent: number;
 }
 
+/** A Ready's write in flight (entries and/or hard state), in the order handed to the WAL. */
+interface InFlightWrite {
+  readonly seq: number;
+  /** Index of its first entry (Infinity without entries): what is on disk from here on may be replaced. */
+  readonly firstIndex: number;
+  readonly last: Entry | undefined;
+  readonly entries: number;
+  readonly hardState: HardState | undefined;
+  readonly started: number;
+  done: boolean;
+}
+
 interface PendingRead {
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
@@ -117,13 +132,32 @@ export class RaftGroup {
   private seq = 0;
   private readSeq = 0;
   private pumping = false;
+  private pumpScheduled = false;
   private stopped = false;
+  /** Writes in flight, oldest first; sequence numbers of the last one issued and the last durable. */
+  private readonly writes: InFlightWrite[] = [];
+  private writesIssued = 0;
+  private writesDurable = 0;
+  /** Each Ready's messages, held until the writes up to `after` are durable. */
+  private readonly outbox: { readonly after: number; readonly messages: readonly Message[] }[] = [];
+  /** Committed entries handed out and not applied yet, in log order. */
+  private readonly toApply: Entry[] = [];
+  private readonly readStates: ReadState[] = [];
+  /** Highest log index applied here (any entry type), for serving reads. */
+  private appliedLogIndex: number;
+  /** A Ready with a snapshot, handled synchronously once everything before it is done. */
+  private snapshotReady: Ready | undefined;
+  /** The hard state last handed to a write (durable or not). */
+  private issuedHard: HardState;
   private ticker: TimerHandle | undefined;
   private soft: SoftState = { lead: '', role: 'follower' };
   private snapshotIndex: number;
   private failure: Error | undefined;
   private persistedHard: HardState;
-  /** The last log index this node holds durably (its WAL's last entry, or its snapshot's index). */
+  /**
+   * The last log index this node holds durably and no write in flight replaces (its WAL's last
+   * entry, or its snapshot's index): committed entries up to here can be applied.
+   */
   private persistedLastIndex: number;
   private ticks = 0;
 
@@ -141,10 +175,12 @@ export class RaftGroup {
 
     const { recovered } = options;
     this.persistedHard = recovered.hardState;
+    this.issuedHard = recovered.hardState;
     const snapshot = recovered.snapshot ? fromStoredSnapshot(recovered.snapshot) : undefined;
     if (snapshot) this.machine.restore(snapshot.data, snapshot.meta.index);
     this.snapshotIndex = snapshot?.meta.index ?? 0;
     this.persistedLastIndex = recovered.entries.at(-1)?.index ?? this.snapshotIndex;
+    this.appliedLogIndex = this.snapshotIndex;
     const hasState = recovered.hardState.term > 0 || recovered.entries.length > 0 || snapshot !== undefined;
     this.node = new RawNode({
       id: options.selfId,
@@ -186,7 +222,10 @@ export class RaftGroup {
     for (const r of this.reads.values()) r.reject(error);
     this.proposals.clear();
     this.reads.clear();
-    while (this.pumping) await new Promise((r) => setTimeout(r, 5));
+    // Writes in flight finish (or fail) before the caller closes the WAL.
+    while ((this.pumping || this.writes.length > 0 || this.snapshotReady) && !this.failure) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   /** Replicates `payload` and resolves with the state machine's result on this node. */
@@ -330,97 +369,210 @@ export class RaftGroup {
     }
   }
 
-  /** Handles Readies one at a time until the core has nothing more to do. */
+  /**
+   * Asks for the Readies to be handled once the current I/O callbacks are done, so that the
+   * messages and proposals of one event-loop turn share one Ready (one append to each peer,
+   * one write).
+   */
   private pump(): void {
-    if (this.pumping || this.stopped || this.failure) return;
-    if (!this.node.hasReady()) return;
-    this.pumping = true;
-    void this.drain().finally(() => {
-      this.pumping = false;
+    if (this.pumpScheduled || this.stopped || this.failure) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.guarded(() => this.pumpNow());
     });
   }
 
-  private async drain(): Promise<void> {
+  /** Takes Readies until the core has nothing more to hand out (or a snapshot must wait). */
+  private pumpNow(): void {
+    if (this.pumping || this.stopped || this.failure || this.snapshotReady) return;
+    this.pumping = true;
     try {
-      while (!this.stopped && this.node.hasReady()) {
+      while (!this.stopped && !this.failure && !this.snapshotReady && this.node.hasReady()) {
         const rd = this.node.ready();
-        await this.handleReady(rd);
-        // Membership changes only with a conf-change entry or a snapshot; status() is not free.
-        const confChanged = rd.snapshot !== undefined || rd.committedEntries.some((e) => e.type === 'confChange');
-        const before = confChanged ? this.node.status().config : undefined;
-        this.node.advance(rd);
-        if (before) this.reportConfigChange(before, this.node.status().config);
-        this.maybeCompact();
+        if (rd.softState) this.onSoftState(rd.softState);
+        this.send(rd.earlyMessages);
+        if (rd.snapshot) {
+          this.snapshotReady = rd;
+          break;
+        }
+        this.accept(rd);
       }
+    } finally {
+      this.pumping = false;
+    }
+    this.settle();
+  }
+
+  /** Hands a Ready's write to the WAL and queues what must wait for it; the core moves on. */
+  private accept(rd: Ready): void {
+    // Term and vote must be durable before a vote or ack goes out; the commit index need not
+    // be (a restarted node learns it again from the leader), so a commit-only change rides
+    // along with the next write instead of costing an fsync of its own.
+    const hard = rd.hardState;
+    const mustSyncHard = hard !== undefined && (hard.term !== this.issuedHard.term || hard.vote !== this.issuedHard.vote);
+    if (rd.entries.length > 0 || mustSyncHard) {
+      const first = rd.entries[0];
+      // What is on disk from the first new entry on is being replaced: not applicable from it.
+      if (first) this.persistedLastIndex = Math.min(this.persistedLastIndex, first.index - 1);
+      if (hard) this.issuedHard = hard;
+      const write: InFlightWrite = {
+        seq: ++this.writesIssued,
+        firstIndex: first?.index ?? Infinity,
+        last: rd.entries.at(-1),
+        entries: rd.entries.length,
+        hardState: hard,
+        started: performance.now(),
+        done: false,
+      };
+      this.writes.push(write);
+      this.options.wal.append({ entries: rd.entries, ...(hard ? { hardState: hard } : {}) }).then(
+        () => {
+          write.done = true;
+          this.guarded(() => this.onWriteDone());
+        },
+        (error: unknown) => this.fail(error, 'raft storage failed; the group stops'),
+      );
+    }
+    if (rd.messages.length > 0) this.outbox.push({ after: this.writesIssued, messages: rd.messages });
+    for (const entry of rd.committedEntries) this.toApply.push(entry);
+    for (const rs of rd.readStates) this.readStates.push(rs);
+    this.node.acceptReady(rd);
+  }
+
+  /** Writes become durable in the order they were issued; tell the core, then release what waited. */
+  private onWriteDone(): void {
+    while (this.writes[0]?.done) {
+      const write = this.writes.shift()!;
+      this.options.observer?.persisted((performance.now() - write.started) / 1000, write.entries);
+      this.writesDurable = write.seq;
+      if (write.hardState) this.persistedHard = write.hardState;
+      if (write.last) {
+        let replacedFrom = Infinity;
+        for (const w of this.writes) replacedFrom = Math.min(replacedFrom, w.firstIndex);
+        this.persistedLastIndex = Math.min(write.last.index, replacedFrom - 1);
+        this.node.persisted(write.last.index, write.last.term);
+      }
+    }
+    if (this.stopped || this.failure) return;
+    this.settle();
+    this.pump();
+  }
+
+  /** Runs a step of Ready handling; an exception there (a bug) stops the group instead of the process. */
+  private guarded(step: () => void): void {
+    try {
+      step();
     } catch (error) {
-      // A failed fsync leaves the node unable to promise anything: stop taking work.
-      this.failure = appError('UNAVAILABLE', 'this node cannot persist its log', { cause: error });
-      this.log.fatal({ err: error }, 'raft storage failed; the group stops');
-      for (const p of this.proposals.values()) p.reject(this.failure);
-      this.proposals.clear();
+      this.fail(error, 'handling a raft ready failed; the group stops');
     }
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
-    if (rd.softState) this.onSoftState(rd.softState);
-    this.send(rd.earlyMessages);
-    // Committed entries this node already holds durably (committed while the previous append
-    // was being written) need not wait for this Ready's fsync: applying them first answers
-    // their clients one fsync sooner. Entries this Ready appends or overwrites wait for it.
-    const committed = rd.committedEntries;
-    let early = 0;
-    if (!rd.snapshot) {
-      const firstNew = rd.entries[0]?.index ?? Infinity;
-      while (early < committed.length) {
-        const index = committed[early]!.index;
-        if (index > this.persistedLastIndex || index >= firstNew) break;
-        early++;
+  /**
+   * Sends the messages whose writes are durable, applies the committed entries that are
+   * durable here (in order), serves the reads they cover; then a waiting snapshot may go.
+   */
+  private settle(): void {
+    if (this.stopped || this.failure) return;
+    while (this.outbox[0] && this.outbox[0].after <= this.writesDurable) this.send(this.outbox.shift()!.messages);
+    let applied = 0;
+    while (applied < this.toApply.length && this.toApply[applied]!.index <= this.persistedLastIndex) {
+      this.applyOne(this.toApply[applied]!);
+      applied++;
+    }
+    if (applied > 0) this.toApply.splice(0, applied);
+    if (this.readStates.length > 0) this.serveReads();
+    this.maybeCompact();
+    if (this.snapshotReady && this.writes.length === 0 && this.toApply.length === 0 && this.outbox.length === 0 && !this.pumping) {
+      const rd = this.snapshotReady;
+      this.pumping = true;
+      void this.installSnapshotReady(rd).finally(() => {
+        this.pumping = false;
+        this.snapshotReady = undefined;
+        this.pump();
+      });
+    }
+  }
+
+  private serveReads(): void {
+    const applied = this.appliedLogIndex;
+    let kept = 0;
+    for (const rs of this.readStates) {
+      if (rs.index > applied) {
+        this.readStates[kept++] = rs;
+        continue;
       }
-      this.applyCommitted(committed, 0, early);
-    }
-    if (rd.snapshot) await this.options.wal.saveSnapshot(toStoredSnapshot(rd.snapshot));
-    // Term and vote must be durable before a vote or ack goes out; the commit index need not
-    // be (a restarted node learns it again from the leader), so a commit-only change rides
-    // along with the next append instead of costing an fsync of its own.
-    const hard = rd.hardState;
-    const mustSyncHard = hard !== undefined && (hard.term !== this.persistedHard.term || hard.vote !== this.persistedHard.vote);
-    if (rd.entries.length > 0 || mustSyncHard) {
-      const started = performance.now();
-      await this.options.wal.append({ entries: rd.entries, ...(hard ? { hardState: hard } : {}) });
-      this.options.observer?.persisted((performance.now() - started) / 1000, rd.entries.length);
-      if (hard) this.persistedHard = hard;
-    }
-    if (rd.snapshot) this.persistedLastIndex = rd.snapshot.meta.index;
-    const lastAppended = rd.entries.at(-1);
-    if (lastAppended) this.persistedLastIndex = lastAppended.index;
-    this.send(rd.messages);
-    if (rd.snapshot) {
-      this.machine.restore(rd.snapshot.data, rd.snapshot.meta.index);
-      this.snapshotIndex = rd.snapshot.meta.index;
-    }
-    this.applyCommitted(committed, early, committed.length);
-    for (const rs of rd.readStates) {
       const read = this.reads.get(rs.ctx);
       if (read) {
         this.reads.delete(rs.ctx);
         read.resolve();
       }
     }
+    this.readStates.length = kept;
   }
 
-  /** Applies committed[from, to) in order and settles this node's proposals among them. */
-  private applyCommitted(committed: readonly Entry[], from: number, to: number): void {
-    for (let i = from; i < to; i++) {
-      const entry = committed[i]!;
-      if (entry.type !== 'normal' || entry.index <= this.machine.appliedIndex()) continue;
-      const outcome = this.machine.applyEntry(entry.index, entry.term, entry.data);
-      if (outcome.clientId === this.clientId) {
-        const pending = this.proposals.get(outcome.seq);
-        if (pending) {
-          this.proposals.delete(outcome.seq);
-          this.options.observer?.proposal('committed');
-          pending.resolve(outcome.result);
-        }
+  /** A Ready with a snapshot, with nothing else in flight: the synchronous Ready contract. */
+  private async installSnapshotReady(rd: Ready): Promise<void> {
+    const snapshot = rd.snapshot!;
+    try {
+      await this.options.wal.saveSnapshot(toStoredSnapshot(snapshot));
+      const hard = rd.hardState;
+      const mustSyncHard = hard !== undefined && (hard.term !== this.issuedHard.term || hard.vote !== this.issuedHard.vote);
+      if (rd.entries.length > 0 || mustSyncHard) {
+        const started = performance.now();
+        await this.options.wal.append({ entries: rd.entries, ...(hard ? { hardState: hard } : {}) });
+        this.options.observer?.persisted((performance.now() - started) / 1000, rd.entries.length);
+        if (hard) this.persistedHard = this.issuedHard = hard;
+      }
+      if (this.stopped) return;
+      this.persistedLastIndex = rd.entries.at(-1)?.index ?? snapshot.meta.index;
+      this.send(rd.messages);
+      this.machine.restore(snapshot.data, snapshot.meta.index);
+      this.snapshotIndex = snapshot.meta.index;
+      this.appliedLogIndex = Math.max(this.appliedLogIndex, rd.committedEntries.at(-1)?.index ?? snapshot.meta.index);
+      for (const entry of rd.committedEntries) this.applyToMachine(entry);
+      const before = this.node.status().config;
+      this.node.advance(rd);
+      this.reportConfigChange(before, this.node.status().config);
+      for (const rs of rd.readStates) this.readStates.push(rs);
+      this.serveReads();
+    } catch (error) {
+      this.fail(error, 'installing a snapshot failed; the group stops');
+    }
+  }
+
+  /** A failed fsync (or apply) leaves the node unable to promise anything: stop taking work. */
+  private fail(error: unknown, what: string): void {
+    if (this.failure) return;
+    this.failure = appError('UNAVAILABLE', 'this node cannot persist its log', { cause: error });
+    this.log.fatal({ err: error }, what);
+    for (const p of this.proposals.values()) p.reject(this.failure);
+    this.proposals.clear();
+  }
+
+  /** Applies one committed entry here and tells the core (membership changes take effect). */
+  private applyOne(entry: Entry): void {
+    this.appliedLogIndex = Math.max(this.appliedLogIndex, entry.index);
+    if (entry.type === 'confChange') {
+      const before = this.node.status().config;
+      this.node.appliedTo(entry);
+      this.reportConfigChange(before, this.node.status().config);
+      return;
+    }
+    this.applyToMachine(entry);
+    this.node.appliedTo(entry);
+  }
+
+  /** Applies a normal entry to the state machine and settles this node's proposal for it. */
+  private applyToMachine(entry: Entry): void {
+    if (entry.type !== 'normal' || entry.index <= this.machine.appliedIndex()) return;
+    const outcome = this.machine.applyEntry(entry.index, entry.term, entry.data);
+    if (outcome.clientId === this.clientId) {
+      const pending = this.proposals.get(outcome.seq);
+      if (pending) {
+        this.proposals.delete(outcome.seq);
+        this.options.observer?.proposal('committed');
+        pending.resolve(outcome.result);
       }
     }
   }

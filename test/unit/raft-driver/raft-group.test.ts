@@ -96,15 +96,19 @@ class Cluster {
   }
 }
 
-/** Holds the WAL's next append until the returned function is called. */
+/**
+ * Holds the next append, and every append after it, until released: the driver writes
+ * asynchronously, and the WAL must still receive its writes in order.
+ */
 function holdNextAppend(wal: Wal): () => void {
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   const append = wal.append.bind(wal);
-  wal.append = async (batch) => {
-    wal.append = append;
-    await held;
-    return append(batch);
+  let gate: Promise<unknown> = held;
+  wal.append = (batch) => {
+    const run = gate.then(() => append(batch));
+    gate = run.catch(() => undefined);
+    return run;
   };
   return release;
 }
@@ -217,6 +221,29 @@ describe('RaftGroup', () => {
     expect(await p3).toBe(111);
     releaseG2();
     expect(await p4).toBe(1111);
+  });
+
+  it('replicates and commits later proposals while its own write is still in flight', async () => {
+    cluster = new Cluster(50);
+    await cluster.start();
+    const leader = await waitFor(() => cluster.leader(), 10_000, 'a leader');
+    const followers = [...cluster.members.values()].filter((m) => m !== leader);
+    await leader.group.propose(add(1));
+    const release = holdNextAppend(leader.wal);
+    const p1 = leader.group.propose(add(10));
+    const p1Index = leader.group.status().lastIndex;
+    await waitFor(() => followers.every((f) => f.wal.stats().lastIndex >= p1Index), 2_000, 'p1 on the followers');
+    // The leader's write of p1 is still held; p2 goes to the followers and commits all the same.
+    const p2 = leader.group.propose(add(100));
+    const p2Index = leader.group.status().lastIndex;
+    await waitFor(() => followers.every((f) => f.wal.stats().lastIndex >= p2Index), 2_000, 'p2 on the followers');
+    await waitFor(() => leader.group.status().commit >= p2Index, 2_000, 'p2 committed by the followers');
+    expect(leader.wal.stats().lastIndex).toBeLessThan(p1Index);
+    // Nothing is applied on the leader before it holds it durably.
+    expect(leader.machine.total).toBe(1);
+    release();
+    expect(await p1).toBe(11);
+    expect(await p2).toBe(111);
   });
 
   it('sheds proposals past the pending bound at once, retryable', async () => {
