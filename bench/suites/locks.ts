@@ -80,8 +80,9 @@ async function runLocksSuite(outer: SuiteContext): Promise<SuiteOutcome> {
   }
 
   const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-  context.progress(`locks: Redis baseline on ${redactedRedisUrl(redisUrl)}`);
-  const redis = await runRedisCase({
+  const only = selectedRows();
+  if (!only || only.has('redis')) context.progress(`locks: Redis baseline on ${redactedRedisUrl(redisUrl)}`);
+  const redis = only && !only.has('redis') ? { status: 'skipped' as const, reason: 'not in BENCH_LOCKS_ROWS' } : await runRedisCase({
     url: redisUrl,
     clients: context.options.connections,
     names: context.options.connections,
@@ -96,6 +97,18 @@ async function runLocksSuite(outer: SuiteContext): Promise<SuiteOutcome> {
   return { ok };
 }
 
+/** BENCH_LOCKS_ROWS=uncontended/graphql-ws,contended/http,redis runs only those rows; unset runs all. */
+function selectedRows(): Set<string> | undefined {
+  const raw = process.env['BENCH_LOCKS_ROWS'];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const known = new Set([...CASES.flatMap((c) => TRANSPORTS.map((t) => `${c.key}/${t}`)), 'redis']);
+  const rows = new Set(raw.split(',').map((r) => r.trim()).filter((r) => r !== ''));
+  for (const row of rows) {
+    if (!known.has(row)) throw new Error(`BENCH_LOCKS_ROWS: unknown row ${JSON.stringify(row)} (known: ${[...known].join(', ')})`);
+  }
+  return rows;
+}
+
 function locksWarmupS(general: number): number {
   const raw = process.env['BENCH_LOCKS_WARMUP_S'];
   if (raw === undefined || raw.trim() === '') return Math.max(general, MIN_WARMUP_S);
@@ -106,9 +119,14 @@ function locksWarmupS(general: number): number {
 
 async function runClusterCases(context: SuiteContext): Promise<CaseReport[]> {
   const reports: CaseReport[] = [];
+  const only = selectedRows();
   for (const spec of CASES) {
     const rows: CaseReport['rows'][number][] = [];
     for (const transport of TRANSPORTS) {
+      if (only && !only.has(`${spec.key}/${transport}`)) {
+        rows.push({ transport, outcome: { status: 'skipped', reason: 'not in BENCH_LOCKS_ROWS' } });
+        continue;
+      }
       context.progress(`locks: case ${spec.title} over ${transport}`);
       let outcome: RowOutcome;
       try {
@@ -131,7 +149,7 @@ async function runClusterCases(context: SuiteContext): Promise<CaseReport[]> {
 async function withCluster<T>(context: SuiteContext, run: (cluster: LocalCluster, leader: string) => Promise<T>): Promise<T> {
   const { LocalCluster } = (await import(repoPath('dist/src/cli/local-cluster.js'))) as typeof import('../../src/cli/local-cluster.js');
   const dataRoot = makeTempDir('distsync-bench-locks-');
-  const cluster = await LocalCluster.create({ nodes: 3, dataRoot, logLevel: 'warn', extraArgs: ['--fsync', 'always'] });
+  const cluster = await LocalCluster.create({ nodes: Number(process.env['BENCH_LOCKS_NODES'] ?? 3), dataRoot, logLevel: 'warn', extraArgs: ['--fsync', 'always'] });
   // The exit guard knows only bench/lib/children.ts; these children are killed here on exit.
   const killNodes = (): void => {
     for (const node of cluster.nodes) {
