@@ -9,14 +9,22 @@
  * ends early after `bailoutErrors` failures. Once the window has ended, operations still in
  * flight get `drainMs` to finish, then the run returns with `undrained` set and the caller
  * closes its connections (which rejects whatever is left).
+ *
+ * An operation may time its parts (an acquire, a release) through `step`. A worker keeps the
+ * step samples of its current operation aside and adds them to the step percentiles only when
+ * that operation started in the measured window and succeeded (and its own latency was kept),
+ * so the step percentiles cover exactly the operations the pair percentiles do.
  */
 import { performance } from 'node:perf_hooks';
 import { LatencyRecorder, type LatencySummary } from './percentiles.js';
 
 export interface ClosedLoopOptions {
   readonly workers: number;
-  /** One operation of worker `w`; throws (or rejects) when it failed. */
-  readonly op: (w: number) => Promise<void>;
+  /**
+   * One operation of worker `w`; throws (or rejects) when it failed. `step(ms)` records the
+   * latency of one part of it (see the top of the file); an op may ignore it.
+   */
+  readonly op: (w: number, step: (ms: number) => void) => Promise<void>;
   readonly warmupS: number;
   readonly durationS: number;
   /** Cap on measured attempts (successes and failures). */
@@ -34,6 +42,8 @@ export interface ClosedLoopResult {
   readonly ops: number;
   readonly durationS: number;
   readonly latency: LatencySummary;
+  /** Latencies passed to `step` by the measured, successful operations; undefined when none. */
+  readonly stepLatency?: LatencySummary;
   /** Failed operations that started in the measured window. */
   readonly errors: number;
   /** errors / (ops + errors). */
@@ -49,8 +59,13 @@ export interface ClosedLoopResult {
 
 type Phase = 'warmup' | 'measure' | 'stop';
 
+/** Room for this many step samples per measured operation (more are counted as `dropped`). */
+const STEPS_PER_OP_CAP = 4;
+
 export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
   const recorder = new LatencyRecorder(options.maxOps, Math.min(options.maxOps, 1 << 18));
+  // Room for a few steps per operation; the array grows only as far as it is used.
+  const stepRecorder = new LatencyRecorder(STEPS_PER_OP_CAP * options.maxOps, Math.min(options.maxOps, 1 << 16));
   const bailout = options.bailoutErrors ?? 5_000;
   const reasons = new Map<string, number>();
   let phase: Phase = 'warmup';
@@ -88,17 +103,27 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   else startMeasuring();
 
   const worker = async (w: number): Promise<void> => {
+    // This worker's step samples of its current operation, kept only while `keepSteps`
+    // (the operation runs and started in the measured window); one closure per worker.
+    const steps: number[] = [];
+    let keepSteps = false;
+    const step = (ms: number): void => {
+      if (keepSteps) steps.push(ms);
+    };
     while (phase !== 'stop') {
       const measured = phase === 'measure';
+      steps.length = 0;
+      keepSteps = measured;
       inFlight++;
       const started = performance.now();
       let failure: string | undefined;
       try {
-        await options.op(w);
+        await options.op(w, step);
       } catch (error) {
         failure = error instanceof Error ? error.message : String(error);
       }
       const ended = performance.now();
+      keepSteps = false;
       inFlight--;
       if (failure !== undefined) {
         reasons.set(failure, (reasons.get(failure) ?? 0) + 1);
@@ -109,7 +134,10 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         errors++;
         if (errors >= bailout) stop();
       } else if (measured) {
+        const kept = recorder.size;
         recorder.record(ended - started);
+        // Past the pair cap the pair is not in the percentiles; neither are its steps.
+        if (recorder.size > kept) for (const ms of steps) stepRecorder.record(ms);
         if (ended > lastEnd) lastEnd = ended;
       }
       if (measured && recorder.size + errors >= options.maxOps) stop();
@@ -132,6 +160,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   }
 
   const latency = recorder.summary();
+  const stepLatency = stepRecorder.size > 0 ? stepRecorder.summary() : undefined;
   const durationS = (lastEnd - measureStart) / 1000;
   const attempts = latency.samples + errors;
   const cpuUs = cpu === undefined ? Number.NaN : cpu.user + cpu.system;
@@ -140,6 +169,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     ops: latency.samples,
     durationS,
     latency,
+    stepLatency,
     errors,
     errorRate: attempts === 0 ? 1 : errors / attempts,
     warmupErrors,

@@ -5,6 +5,7 @@
  * only those keys are deleted at the end.
  */
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { Redis, type RedisOptions } from 'ioredis';
 import { runClosedLoop, type ClosedLoopResult } from './closed-loop.js';
 import { startCpuWindow, type CpuWindow } from './proc-cpu.js';
@@ -105,13 +106,18 @@ export async function runRedisCase(options: RedisCaseOptions): Promise<RedisCase
       onMeasureEnd: () => {
         cpu = endCpu?.();
       },
-      op: async (w) => {
+      op: async (w, step) => {
         const client = clients[w]!;
         const key = keys[w % keys.length]!;
         const token = `${base}-${w}-${++seq[w]!}`;
+        // Each lock operation (SET NX, compare-and-delete) timed on its own, as for distsync.
+        let sent = performance.now();
         const set = await client.set(key, token, 'PX', 30_000, 'NX');
+        step(performance.now() - sent);
         if (set !== 'OK') throw new Error('SET NX: key already held');
+        sent = performance.now();
         const deleted = await client.benchUnlock(key, token);
+        step(performance.now() - sent);
         if (deleted !== 1) throw new Error('compare-and-delete: not the holder');
       },
     });

@@ -1,9 +1,12 @@
 /**
  * The locks suite's report: one table per case, the Redis baseline and the ratio to it, the
- * goal line; the same figures as JSON in bench/results/locks-latest.json.
+ * goal line; the same figures as JSON in bench/results/locks-latest.json. Latencies are given
+ * per pair (acquire+release, what the closed loop runs) and per lock operation (one acquire
+ * or one release request, of the same measured and successful pairs).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { ClosedLoopResult } from '../lib/closed-loop.js';
+import type { LatencySummary } from '../lib/percentiles.js';
 import { describeMachine } from '../lib/machine.js';
 import type { CpuWindow } from '../lib/proc-cpu.js';
 import type { RedisCaseOutcome } from '../lib/redis-lock.js';
@@ -55,10 +58,10 @@ export function printLocksReport(reports: readonly CaseReport[], redis: RedisCas
     context.out(`\ncase ${spec.title} — ${options.connections} clients × ${names} name${names === 1 ? '' : 's'}`);
     const table = rows.map(({ transport, outcome }) => {
       const label = TRANSPORT_LABEL[transport];
-      if (outcome.status === 'skipped') return [label, 'skipped', '-', '-', '-', '-', '-', '-', '-', '-'];
+      if (outcome.status === 'skipped') return [label, 'skipped', '-', '-', '-', '-', '-', '-', '-'];
       if (outcome.status === 'failed') ok = false;
       const result = outcome.result;
-      if (!result) return [`${label} FAILED`, '-', '-', '-', '-', '-', '-', '-', '-', '-'];
+      if (!result) return [`${label} FAILED`, '-', '-', '-', '-', '-', '-', '-', '-'];
       return [
         outcome.status === 'failed' ? `${label} FAILED` : label,
         ...pairColumns(result),
@@ -69,7 +72,7 @@ export function printLocksReport(reports: readonly CaseReport[], redis: RedisCas
     });
     context.out(
       formatTable(
-        ['transport', 'pairs/s', 'lock ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'fsyncs/s', 'entries/fsync', 'cores leader/f1/f2/gen/other'],
+        ['transport', ...PAIR_HEADERS, 'fsyncs/s', 'entries/fsync', 'cores leader/f1/f2/gen/other'],
         table,
       ),
     );
@@ -89,7 +92,7 @@ export function printLocksReport(reports: readonly CaseReport[], redis: RedisCas
     const cores = cpu ? [cpu.processes['redis'], cpu.loadgen, cpu.other].map(coresText).join('/') : '?';
     context.out(
       formatTable(
-        ['target', 'pairs/s', 'lock ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'cores redis/gen/other'],
+        ['target', ...PAIR_HEADERS, 'cores redis/gen/other'],
         [[`${redis.server} (${redis.persistence})${failed ? ' FAILED' : ''}`, ...pairColumns(redis.result), cores]],
       ),
     );
@@ -97,15 +100,32 @@ export function printLocksReport(reports: readonly CaseReport[], redis: RedisCas
     const ws = measured(reports, 'uncontended', 'graphql-ws');
     const http = measured(reports, 'uncontended', 'http');
     const ratio = (r: ClosedLoopResult | undefined): string =>
-      r ? `${formatPercent(r.opsPerSec / redis.result.opsPerSec)} of Redis's pairs/s (p95 ${formatMs(r.latency.p95)} vs ${formatMs(redis.result.latency.p95)} ms)` : 'n/a';
+      r
+        ? `${formatPercent(r.opsPerSec / redis.result.opsPerSec)} of Redis's pairs/s ` +
+          `(pair p95 ${formatMs(r.latency.p95)} vs ${formatMs(redis.result.latency.p95)} ms, ` +
+          `op p95 ${formatMs(opP95(r))} vs ${formatMs(opP95(redis.result))} ms)`
+        : 'n/a';
     context.out(`ratio, case 1: graphql-ws ${ratio(ws)}; HTTP ${ratio(http)}`);
   }
 
+  // The issue's goal: ≥ 10,000 lock operations/s (5,000 pairs/s) with P95 < 10 ms over
+  // graphql-ws. The P95 is a lock operation's: see the Little's-law line below.
   const ws = measured(reports, 'uncontended', 'graphql-ws');
-  const met = ws !== undefined && ws.opsPerSec >= GOAL_PAIRS_PER_SEC && ws.latency.p95 < GOAL_P95_MS;
+  const met = ws !== undefined && ws.opsPerSec >= GOAL_PAIRS_PER_SEC && opP95(ws) < GOAL_P95_MS;
   context.out(
-    `\ngoal: ≥ 5,000 pairs/s (10,000 lock ops/s) with p95 < 10 ms over graphql-ws — ${met ? 'met' : 'not met'}` +
-      (ws ? ` (case 1: ${formatRate(ws.opsPerSec)} pairs/s, p95 ${formatMs(ws.latency.p95)} ms)` : ' (no case 1 graphql-ws figure)'),
+    `\ngoal: ≥ ${formatRate(GOAL_PAIRS_PER_SEC * 2)} lock ops/s (${formatRate(GOAL_PAIRS_PER_SEC)} pairs/s) with lock-op p95 < ${GOAL_P95_MS} ms over graphql-ws — ${met ? 'met' : 'not met'}` +
+      (ws
+        ? ` (case 1: ${formatRate(ws.opsPerSec)} pairs/s, op p95 ${formatMs(opP95(ws))} ms, pair p95 ${formatMs(ws.latency.p95)} ms)`
+        : ' (no case 1 graphql-ws figure)'),
+  );
+  const clients = options.connections;
+  const pairMeanAtGoalMs = (clients / GOAL_PAIRS_PER_SEC) * 1000;
+  context.out(
+    `why the op p95: in a closed loop of C clients, mean pair latency = C / pairs/s (Little's law); at ${formatRate(GOAL_PAIRS_PER_SEC)} pairs/s ` +
+      `with ${clients} client${clients === 1 ? '' : 's'} a pair averages ${formatMsShort(pairMeanAtGoalMs)} ms` +
+      (pairMeanAtGoalMs >= GOAL_P95_MS
+        ? `, so the pair p95 cannot sensibly be under ${GOAL_P95_MS} ms; the p95 that can be is that of a lock operation`
+        : `; the goal's p95 is still that of a lock operation`),
   );
   context.out(
     `closed loop, one pair in flight per client, ${options.warmupS} s warmup + ${options.durationS} s per row (or ${formatRate(options.maxOps)} pairs); ` +
@@ -147,17 +167,28 @@ export function writeLocksReport(reports: readonly CaseReport[], redis: RedisCas
   return RESULTS_FILE;
 }
 
+/** Headers of the columns pairColumns gives. */
+const PAIR_HEADERS = ['pairs/s', 'lock ops/s', 'pair p50/p95/p99 ms', 'op p50/p95/p99 ms', 'errors'] as const;
+
 function pairColumns(result: ClosedLoopResult): string[] {
-  const { latency } = result;
   const errors = result.errors === 0 ? '0' : `${result.errors} (${(result.errorRate * 100).toFixed(2)} %)`;
-  return [
-    formatRate(result.opsPerSec),
-    formatRate(result.opsPerSec * 2),
-    formatMs(latency.p50),
-    formatMs(latency.p95),
-    formatMs(latency.p99),
-    errors,
-  ];
+  return [formatRate(result.opsPerSec), formatRate(result.opsPerSec * 2), percentiles(result.latency), percentiles(result.stepLatency), errors];
+}
+
+/** "0.81 / 1.92 / 3.40", or "-" when there are no samples. */
+function percentiles(latency: LatencySummary | undefined): string {
+  if (!latency || latency.samples === 0) return '-';
+  return [latency.p50, latency.p95, latency.p99].map(formatMs).join(' / ');
+}
+
+/** p95 of one lock operation (an acquire or a release request); NaN when not recorded. */
+function opP95(result: ClosedLoopResult): number {
+  return result.stepLatency?.p95 ?? Number.NaN;
+}
+
+/** 10 → "10", 4.5 → "4.5", 0.125 → "0.13". */
+function formatMsShort(ms: number): string {
+  return String(Math.round(ms * 100) / 100);
 }
 
 /** "leader/followers…/gen/other" in cores, leader first. */
@@ -181,7 +212,10 @@ function notes(label: string, outcome: RowOutcome, context: SuiteContext): void 
   if (!result) return;
   for (const [reason, count] of result.reasons.slice(0, 5)) context.out(`  ${label}: ${count} × ${reason}`);
   if (result.warmupErrors > 0) context.out(`  ${label}: ${result.warmupErrors} failed pairs during warmup (not in the figures)`);
-  if (result.latency.dropped > 0) context.out(`  ${label}: percentiles over the first ${result.latency.samples} samples only`);
+  if (result.latency.dropped > 0) context.out(`  ${label}: pair percentiles over the first ${result.latency.samples} samples only`);
+  if (result.stepLatency && result.stepLatency.dropped > 0) {
+    context.out(`  ${label}: lock-op percentiles over the first ${result.stepLatency.samples} samples only`);
+  }
   const other = outcome.cpu?.other;
   if (other !== undefined && other > NOISY_OTHER_CORES) {
     context.out(`  ${label}: NOISY: other processes used ${other.toFixed(2)} cores meanwhile`);
@@ -194,28 +228,38 @@ function measured(reports: readonly CaseReport[], key: CaseSpec['key'], transpor
 }
 
 function figures(result: ClosedLoopResult): Record<string, unknown> {
-  const r = (v: number, d = 3): number => Math.round(v * 10 ** d) / 10 ** d;
   return {
-    pairsPerSec: r(result.opsPerSec, 1),
-    lockOpsPerSec: r(result.opsPerSec * 2, 1),
+    pairsPerSec: round(result.opsPerSec, 1),
+    lockOpsPerSec: round(result.opsPerSec * 2, 1),
     pairs: result.ops,
-    durationS: r(result.durationS),
+    durationS: round(result.durationS),
     errors: result.errors,
-    errorRate: r(result.errorRate, 5),
+    errorRate: round(result.errorRate, 5),
     warmupErrors: result.warmupErrors,
     reasons: result.reasons.slice(0, 10),
     undrained: result.undrained,
-    loadgenCpuUsPerPair: r(result.loadgenCpuUsPerOp, 1),
-    latencyMs: {
-      p50: r(result.latency.p50),
-      p95: r(result.latency.p95),
-      p99: r(result.latency.p99),
-      mean: r(result.latency.mean),
-      max: r(result.latency.max),
-      samples: result.latency.samples,
-      dropped: result.latency.dropped,
-    },
+    loadgenCpuUsPerPair: round(result.loadgenCpuUsPerOp, 1),
+    /** Per acquire+release pair. */
+    latencyMs: latencyFigures(result.latency),
+    /** Per lock operation (one acquire or one release request) of the same pairs. */
+    ...(result.stepLatency ? { opLatencyMs: latencyFigures(result.stepLatency) } : {}),
   };
+}
+
+function latencyFigures(latency: LatencySummary): Record<string, number> {
+  return {
+    p50: round(latency.p50),
+    p95: round(latency.p95),
+    p99: round(latency.p99),
+    mean: round(latency.mean),
+    max: round(latency.max),
+    samples: latency.samples,
+    dropped: latency.dropped,
+  };
+}
+
+function round(v: number, digits = 3): number {
+  return Math.round(v * 10 ** digits) / 10 ** digits;
 }
 
 function firstLine(text: string): string {

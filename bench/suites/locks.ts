@@ -7,6 +7,8 @@
  * each over graphql-ws (one connection per client) and over HTTP (one keep-alive connection
  * per client), every client with its own session. Then the Redis baseline (SET NX PX +
  * Lua compare-and-delete, bench/lib/redis-lock.ts) with the cluster stopped.
+ * Besides the pair latency, each lock operation (the acquire request, the release request)
+ * is timed on its own.
  * A case with more than 1 % failed pairs, or pairs still unanswered after the drain, fails.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -245,12 +247,17 @@ async function runClusterRow(
         raftAfter = scrapeRaft(leaderNode.url);
         windowEnd = performance.now();
       },
-      op: async (w) => {
+      op: async (w, step) => {
         const conn = conns[w]!;
+        // Each lock operation (one request) is timed on its own, besides the pair.
+        let sent = performance.now();
         const acquired = await conn.request(acquireBodies[w]!);
+        step(performance.now() - sent);
         const token = (acquired.data?.['acquireLock'] as { fencingToken?: unknown } | null | undefined)?.fencingToken;
         if (acquired.errors !== undefined || typeof token !== 'string') throw new Error(`acquire: ${describeErrors(acquired)}`);
+        sent = performance.now();
         const released = await conn.request(`${releasePrefixes[w]!}${token}"}}`);
+        step(performance.now() - sent);
         const remaining = (released.data?.['releaseLock'] as { remaining?: unknown } | null | undefined)?.remaining;
         if (released.errors !== undefined) throw new Error(`release: ${describeErrors(released)}`);
         if (remaining !== 0) throw new Error(`release: remaining ${JSON.stringify(remaining)}, expected 0`);
