@@ -129,7 +129,7 @@ export function printLocksReport(reports: readonly CaseReport[], redis: RedisCas
   );
   context.out(
     `closed loop, one pair in flight per client, ${options.warmupS} s warmup + ${options.durationS} s per row (or ${formatRate(options.maxOps)} pairs); ` +
-      `clients spread over the three nodes (client i → node i mod 3); the load generator and all three nodes share the ${context.machine.cpuCount} cores`,
+      `clients spread over the three nodes (client i → node i mod 3; case 5: all on the one node); the load generator and the nodes share the ${context.machine.cpuCount} cores`,
   );
   context.out(`machine: ${describeMachine(context.machine)}`);
   return ok;

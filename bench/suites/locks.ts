@@ -4,6 +4,7 @@
  *   1 uncontended  C clients × C names, EXCLUSIVE (client i uses name i)
  *   2 contended    C clients × 1 name, EXCLUSIVE (a pair's latency includes the wait)
  *   3 shared       C clients × 1 name, SHARED
+ *   5 reference    case 1 on a one-node cluster over graphql-ws: no replication, no forwarding
  * each over graphql-ws (one connection per client) and over HTTP (one keep-alive connection
  * per client), every client with its own session. Then the Redis baseline (SET NX PX +
  * Lua compare-and-delete, bench/lib/redis-lock.ts) with the cluster stopped.
@@ -42,17 +43,29 @@ const ERROR_RATE_LIMIT = 0.01;
 const MIN_WARMUP_S = 10;
 
 export interface CaseSpec {
-  readonly key: 'uncontended' | 'contended' | 'shared';
+  readonly key: 'uncontended' | 'contended' | 'shared' | 'single-node';
   readonly title: string;
   readonly mode: 'EXCLUSIVE' | 'SHARED';
   /** Distinct lock names; client i uses name i mod names. */
   readonly names: (clients: number) => number;
+  /** Cluster size (default 3). */
+  readonly nodes?: number;
+  /** Transports to run (default both). */
+  readonly transports?: readonly Transport[];
 }
 
 export const CASES: readonly CaseSpec[] = [
   { key: 'uncontended', title: '1 uncontended: one name per client, EXCLUSIVE', mode: 'EXCLUSIVE', names: (c) => c },
   { key: 'contended', title: '2 contended: all clients on one name, EXCLUSIVE (latency includes waiting)', mode: 'EXCLUSIVE', names: () => 1 },
   { key: 'shared', title: '3 shared: all clients on one name, SHARED', mode: 'SHARED', names: () => 1 },
+  {
+    key: 'single-node',
+    title: '5 reference: case 1 on a one-node cluster (no replication, no forwarding)',
+    mode: 'EXCLUSIVE',
+    names: (c) => c,
+    nodes: 1,
+    transports: ['graphql-ws'],
+  },
 ];
 
 const TRANSPORTS: readonly Transport[] = ['graphql-ws', 'http'];
@@ -76,7 +89,7 @@ async function runLocksSuite(outer: SuiteContext): Promise<SuiteOutcome> {
   const mainScript = repoPath('dist/src/cli/main.js');
   if (!existsSync(mainScript)) {
     const reason = 'dist/src/cli/main.js is missing (run `npm run build`)';
-    for (const spec of CASES) reports.push({ spec, rows: TRANSPORTS.map((transport) => ({ transport, outcome: { status: 'skipped', reason } })) });
+    for (const spec of CASES) reports.push({ spec, rows: (spec.transports ?? TRANSPORTS).map((transport) => ({ transport, outcome: { status: 'skipped', reason } })) });
   } else {
     reports.push(...(await runClusterCases(context)));
   }
@@ -103,7 +116,7 @@ async function runLocksSuite(outer: SuiteContext): Promise<SuiteOutcome> {
 function selectedRows(): Set<string> | undefined {
   const raw = process.env['BENCH_LOCKS_ROWS'];
   if (raw === undefined || raw.trim() === '') return undefined;
-  const known = new Set([...CASES.flatMap((c) => TRANSPORTS.map((t) => `${c.key}/${t}`)), 'redis']);
+  const known = new Set([...CASES.flatMap((c) => (c.transports ?? TRANSPORTS).map((t) => `${c.key}/${t}`)), 'redis']);
   const rows = new Set(raw.split(',').map((r) => r.trim()).filter((r) => r !== ''));
   for (const row of rows) {
     if (!known.has(row)) throw new Error(`BENCH_LOCKS_ROWS: unknown row ${JSON.stringify(row)} (known: ${[...known].join(', ')})`);
@@ -124,7 +137,7 @@ async function runClusterCases(context: SuiteContext): Promise<CaseReport[]> {
   const only = selectedRows();
   for (const spec of CASES) {
     const rows: CaseReport['rows'][number][] = [];
-    for (const transport of TRANSPORTS) {
+    for (const transport of spec.transports ?? TRANSPORTS) {
       if (only && !only.has(`${spec.key}/${transport}`)) {
         rows.push({ transport, outcome: { status: 'skipped', reason: 'not in BENCH_LOCKS_ROWS' } });
         continue;
@@ -132,7 +145,7 @@ async function runClusterCases(context: SuiteContext): Promise<CaseReport[]> {
       context.progress(`locks: case ${spec.title} over ${transport}`);
       let outcome: RowOutcome;
       try {
-        outcome = await withCluster(context, (cluster, leader) => runClusterRow(cluster, leader, spec, transport, context));
+        outcome = await withCluster(context, spec.nodes ?? 3, (cluster, leader) => runClusterRow(cluster, leader, spec, transport, context));
       } catch (error) {
         outcome = { status: 'failed', reason: error instanceof Error ? error.message : String(error) };
       }
@@ -148,10 +161,10 @@ async function runClusterCases(context: SuiteContext): Promise<CaseReport[]> {
  * A fresh three-process cluster for one row, so rows do not inherit each other's lock state
  * (the table keeps finished requests for minutes, and snapshots grow with it).
  */
-async function withCluster<T>(context: SuiteContext, run: (cluster: LocalCluster, leader: string) => Promise<T>): Promise<T> {
+async function withCluster<T>(context: SuiteContext, nodes: number, run: (cluster: LocalCluster, leader: string) => Promise<T>): Promise<T> {
   const { LocalCluster } = (await import(repoPath('dist/src/cli/local-cluster.js'))) as typeof import('../../src/cli/local-cluster.js');
   const dataRoot = makeTempDir('distsync-bench-locks-');
-  const cluster = await LocalCluster.create({ nodes: Number(process.env['BENCH_LOCKS_NODES'] ?? 3), dataRoot, logLevel: 'warn', extraArgs: ['--fsync', 'always'] });
+  const cluster = await LocalCluster.create({ nodes, dataRoot, logLevel: 'warn', extraArgs: ['--fsync', 'always'] });
   // The exit guard knows only bench/lib/children.ts; these children are killed here on exit.
   const killNodes = (): void => {
     for (const node of cluster.nodes) {
