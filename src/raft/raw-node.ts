@@ -168,12 +168,7 @@ export class RawNode {
     if (rd.snapshot) r.log.stableSnapTo(rd.snapshot.meta.index);
     const last = rd.entries.at(-1);
     if (last) r.log.stableTo(last.index, last.term);
-    for (const e of rd.committedEntries) {
-      // Skip entries a snapshot installed since this Ready already covers.
-      if (e.index <= r.log.applied) continue;
-      if (e.type === 'confChange') r.applyConfEntry(e);
-      r.log.appliedTo(e.index);
-    }
+    for (const e of rd.committedEntries) this.appliedTo(e);
     r.onPersisted();
   }
 

@@ -403,13 +403,7 @@ export class Simulation {
 
   /** A write of the asynchronous driver landed: it is on disk, and the core is told. */
   private completeWrite(n: SimNode, w: PendingWrite): void {
-    const disk = n.disk;
-    const first = w.entries[0];
-    if (first) disk.entries = disk.entries.filter((e) => e.index < first.index).concat(w.entries);
-    if (w.hardState) {
-      disk.hardState = w.hardState;
-      this.checker.hardState(n.id, w.hardState);
-    }
+    this.writeToDisk(n, w.entries, w.hardState);
     n.async.durable = w.seq;
     const last = w.entries.at(-1);
     if (last) n.raw!.persisted(last.index, last.term);
@@ -445,6 +439,16 @@ export class Simulation {
     return stored !== undefined && stored.index === e.index && stored.term === e.term;
   }
 
+  /** Entries (replacing any stored from the first one's index on), then the hard state. */
+  private writeToDisk(n: SimNode, entries: readonly Entry[], hardState: HardState | undefined): void {
+    const first = entries[0];
+    if (first) n.disk.entries = n.disk.entries.filter((e) => e.index < first.index).concat(entries);
+    if (hardState) {
+      n.disk.hardState = hardState;
+      this.checker.hardState(n.id, hardState);
+    }
+  }
+
   /** The fsync of `rd` completed: it is durable; send, apply, advance. */
   private completeFsync(n: SimNode, rd: Ready): void {
     const disk = n.disk;
@@ -452,12 +456,7 @@ export class Simulation {
       disk.snapshot = rd.snapshot;
       disk.entries = disk.entries.filter((e) => e.index > rd.snapshot!.meta.index);
     }
-    const first = rd.entries[0];
-    if (first) disk.entries = disk.entries.filter((e) => e.index < first.index).concat(rd.entries);
-    if (rd.hardState) {
-      disk.hardState = rd.hardState;
-      this.checker.hardState(n.id, rd.hardState);
-    }
+    this.writeToDisk(n, rd.entries, rd.hardState);
     for (const m of rd.messages) this.send(m);
     if (rd.snapshot) this.restoreStateMachine(n, rd.snapshot);
     for (const e of rd.committedEntries) this.applyEntry(n, e);

@@ -410,8 +410,7 @@ export class RaftGroup {
     // be (a restarted node learns it again from the leader), so a commit-only change rides
     // along with the next write instead of costing an fsync of its own.
     const hard = rd.hardState;
-    const mustSyncHard = hard !== undefined && (hard.term !== this.issuedHard.term || hard.vote !== this.issuedHard.vote);
-    if (rd.entries.length > 0 || mustSyncHard) {
+    if (rd.entries.length > 0 || this.mustSyncHard(hard)) {
       const first = rd.entries[0];
       // What is on disk from the first new entry on is being replaced: not applicable from it.
       if (first) this.persistedLastIndex = Math.min(this.persistedLastIndex, first.index - 1);
@@ -438,6 +437,11 @@ export class RaftGroup {
     for (const entry of rd.committedEntries) this.toApply.push(entry);
     for (const rs of rd.readStates) this.readStates.push(rs);
     this.node.acceptReady(rd);
+  }
+
+  /** Whether a term or vote change makes `hard` worth a write of its own (a commit change is not). */
+  private mustSyncHard(hard: HardState | undefined): boolean {
+    return hard !== undefined && (hard.term !== this.issuedHard.term || hard.vote !== this.issuedHard.vote);
   }
 
   /** Writes become durable in the order they were issued; tell the core, then release what waited. */
@@ -517,8 +521,7 @@ export class RaftGroup {
     try {
       await this.options.wal.saveSnapshot(toStoredSnapshot(snapshot));
       const hard = rd.hardState;
-      const mustSyncHard = hard !== undefined && (hard.term !== this.issuedHard.term || hard.vote !== this.issuedHard.vote);
-      if (rd.entries.length > 0 || mustSyncHard) {
+      if (rd.entries.length > 0 || this.mustSyncHard(hard)) {
         const started = performance.now();
         await this.options.wal.append({ entries: rd.entries, ...(hard ? { hardState: hard } : {}) });
         this.options.observer?.persisted((performance.now() - started) / 1000, rd.entries.length);
