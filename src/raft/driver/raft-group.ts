@@ -222,8 +222,10 @@ export class RaftGroup {
     for (const r of this.reads.values()) r.reject(error);
     this.proposals.clear();
     this.reads.clear();
-    // Writes in flight finish (or fail) before the caller closes the WAL.
-    while ((this.pumping || this.writes.length > 0 || this.snapshotReady) && !this.failure) {
+    // Writes in flight (and a snapshot being installed, which holds `pumping`) finish or fail
+    // before the caller closes the WAL. A snapshot Ready still waiting never starts once
+    // stopped, so it is not waited for.
+    while ((this.pumping || this.writes.length > 0) && !this.failure) {
       await new Promise((r) => setTimeout(r, 5));
     }
   }
