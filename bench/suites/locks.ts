@@ -5,6 +5,9 @@
  *   2 contended    C clients × 1 name, EXCLUSIVE (a pair's latency includes the wait)
  *   3 shared       C clients × 1 name, SHARED
  *   5 reference    case 1 on a one-node cluster over graphql-ws: no replication, no forwarding
+ *   6 floor        case 1's clients and cluster, each lock operation replaced by a `ping`
+ *                  mutation (GraphQL, auth and transport, no Raft): what the API layer and
+ *                  the load generator alone reach on this machine, measured in the same run
  * each over graphql-ws (one connection per client) and over HTTP (one keep-alive connection
  * per client), every client with its own session. Then the Redis baseline (SET NX PX +
  * Lua compare-and-delete, bench/lib/redis-lock.ts) with the cluster stopped.
@@ -30,6 +33,7 @@ export const RELEASE_QUERY =
   'mutation Release($name: String!, $sessionId: ID!, $fencingToken: Int64!) { releaseLock(name: $name, sessionId: $sessionId, fencingToken: $fencingToken) { remaining } }';
 const OPEN_SESSION_QUERY = 'mutation Open($ttlMs: Int!) { openSession(ttlMs: $ttlMs) { id } }';
 const CLOSE_SESSION_QUERY = 'mutation Close($id: ID!) { closeSession(sessionId: $id) { state } }';
+const PING_QUERY = 'mutation Ping($message: String!) { ping(message: $message) { message nodeId receivedAt } }';
 
 const SESSION_TTL_MS = 600_000;
 /** Time for pairs in flight to finish after the window (an acquire may wait 5 s). */
@@ -43,7 +47,7 @@ const ERROR_RATE_LIMIT = 0.01;
 const MIN_WARMUP_S = 10;
 
 export interface CaseSpec {
-  readonly key: 'uncontended' | 'contended' | 'shared' | 'single-node';
+  readonly key: 'uncontended' | 'contended' | 'shared' | 'single-node' | 'floor';
   readonly title: string;
   readonly mode: 'EXCLUSIVE' | 'SHARED';
   /** Distinct lock names; client i uses name i mod names. */
@@ -52,6 +56,8 @@ export interface CaseSpec {
   readonly nodes?: number;
   /** Transports to run (default both). */
   readonly transports?: readonly Transport[];
+  /** Each lock operation replaced by a `ping` mutation: no session, no Raft. */
+  readonly ping?: true;
 }
 
 export const CASES: readonly CaseSpec[] = [
@@ -65,6 +71,14 @@ export const CASES: readonly CaseSpec[] = [
     names: (c) => c,
     nodes: 1,
     transports: ['graphql-ws'],
+  },
+  {
+    key: 'floor',
+    title: '6 floor: case 1 with a ping mutation for each lock operation (GraphQL and transport only, no Raft)',
+    mode: 'EXCLUSIVE',
+    names: (c) => c,
+    transports: ['graphql-ws'],
+    ping: true,
   },
 ];
 
@@ -212,7 +226,7 @@ async function runClusterRow(
       const node = cluster.nodes[i % cluster.nodes.length]!;
       conns.push(await connect(transport, node.url, authorization));
     }
-    const opened = await withTimeout(
+    const opened = spec.ping ? [] : await withTimeout(
       Promise.all(conns.map((c) => c.request(body(OPEN_SESSION_QUERY, { ttlMs: SESSION_TTL_MS })))),
       SETUP_TIMEOUT_MS,
       'openSession',
@@ -225,7 +239,8 @@ async function runClusterRow(
 
     const acquireBodies: string[] = [];
     const releasePrefixes: string[] = [];
-    for (let i = 0; i < clients; i++) {
+    const pingBodies = conns.map((_c, i) => body(PING_QUERY, { message: `bench/${runTag}/${i % names}` }));
+    for (let i = 0; i < clients && !spec.ping; i++) {
       const name = `bench/${runTag}/${i % names}`;
       acquireBodies.push(body(ACQUIRE_QUERY, { name, mode: spec.mode, sessionId: sessions[i] }));
       // Closed with the token and `"}}`: the token is a decimal string, safe to splice in.
@@ -262,6 +277,16 @@ async function runClusterRow(
       },
       op: async (w, step) => {
         const conn = conns[w]!;
+        if (spec.ping) {
+          // Two requests per pair, timed like the acquire and the release.
+          for (let i = 0; i < 2; i++) {
+            const sent = performance.now();
+            const pinged = await conn.request(pingBodies[w]!);
+            step(performance.now() - sent);
+            if (pinged.errors !== undefined || pinged.data?.['ping'] == null) throw new Error(`ping: ${describeErrors(pinged)}`);
+          }
+          return;
+        }
         // Each lock operation (one request) is timed on its own, besides the pair.
         let sent = performance.now();
         const acquired = await conn.request(acquireBodies[w]!);
