@@ -203,10 +203,3 @@ class Reader {
     if (this.at + n > this.buf.length) throw new Error('raft message: truncated');
   }
 }
-
-/** A proposal forwarded from a follower to the leader. */
-export interface ForwardedProposal {
-  readonly clientId: string;
-  readonly seq: number;
-  readonly payload: string; // base64
-}

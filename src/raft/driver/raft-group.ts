@@ -31,9 +31,9 @@ import {
   RAFT_PROPOSE,
   fromWire,
   toWire,
-  type ForwardedProposal,
   type WireMessage,
 } from './message-codec.js';
+import { packForwarded, unpackForwarded } from './forward-codec.js';
 import { DedupStateMachine, type StateMachine } from './state-machine.js';
 
 const DEFAULT_MAX_PENDING = 50_000;
@@ -133,6 +133,8 @@ export class RaftGroup {
   private readSeq = 0;
   private pumping = false;
   private pumpScheduled = false;
+  /** Proposals to hand to the leader (the core here, or forwarded) when this turn's Ready is taken. */
+  private readonly unsent = new Map<number, PendingProposal>();
   private stopped = false;
   /** Writes in flight, oldest first; sequence numbers of the last one issued and the last durable. */
   private readonly writes: InFlightWrite[] = [];
@@ -252,7 +254,6 @@ export class RaftGroup {
       };
       this.proposals.set(seq, pending);
       this.submit(pending);
-      this.pump();
     });
   }
 
@@ -285,26 +286,42 @@ export class RaftGroup {
     this.pump();
   }
 
+  /**
+   * Hands `p` to the leader: into the core at once when this node leads; otherwise it waits
+   * for this turn's Ready, so that a turn's proposals travel to the leader in one envelope.
+   */
   private submit(p: PendingProposal): void {
-    const { lead, role } = this.soft;
-    if (role === 'leader') {
+    p.lastSent = this.options.scheduler.now();
+    if (this.soft.role === 'leader') {
+      this.unsent.delete(p.seq);
       try {
-        this.node.propose(
-          encodeCommand({ clientId: this.clientId, seq: p.seq, timestamp: this.wallClock(), payload: p.payload }),
-        );
+        this.node.propose(encodeCommand({ clientId: this.clientId, seq: p.seq, timestamp: this.wallClock(), payload: p.payload }));
       } catch (error) {
         if (!(error instanceof RaftError)) throw error;
         // Not accepted now (e.g. a transfer in progress): the retry loop sends it again.
       }
-    } else if (lead) {
-      const body: ForwardedProposal = {
-        clientId: this.clientId,
-        seq: p.seq,
-        payload: Buffer.from(p.payload).toString('base64'),
-      };
+    } else {
+      this.unsent.set(p.seq, p);
+    }
+    this.pump();
+  }
+
+  /**
+   * Forwards the proposals queued this turn, in one envelope, to the leader; if this node
+   * became the leader meanwhile they go into its core. Without a known leader they wait for
+   * the retry.
+   */
+  private sendUnsent(): void {
+    if (this.unsent.size === 0) return;
+    const batch = [...this.unsent.values()].filter((p) => this.proposals.has(p.seq));
+    this.unsent.clear();
+    const { lead, role } = this.soft;
+    if (role === 'leader') {
+      for (const p of batch) this.submit(p);
+    } else if (lead && batch.length > 0) {
+      const body = packForwarded({ clientId: this.clientId, proposals: batch.map((p) => ({ seq: p.seq, payload: p.payload })) });
       this.options.transport.send(lead, { type: RAFT_PROPOSE, group: this.options.group, body });
     }
-    p.lastSent = this.options.scheduler.now();
   }
 
   /** Fails what is past its deadline; re-sends proposals not applied after an election timeout. */
@@ -345,15 +362,10 @@ export class RaftGroup {
         }
         return;
       } else if (envelope.type === RAFT_PROPOSE && this.soft.role === 'leader') {
-        const body = envelope.body as ForwardedProposal;
-        this.node.propose(
-          encodeCommand({
-            clientId: body.clientId,
-            seq: body.seq,
-            timestamp: this.wallClock(),
-            payload: new Uint8Array(Buffer.from(body.payload, 'base64')),
-          }),
-        );
+        const { clientId, proposals } = unpackForwarded(envelope.body);
+        for (const p of proposals) {
+          this.node.propose(encodeCommand({ clientId, seq: p.seq, timestamp: this.wallClock(), payload: p.payload }));
+        }
       } else {
         return;
       }
@@ -381,7 +393,10 @@ export class RaftGroup {
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      this.guarded(() => this.pumpNow());
+      this.guarded(() => {
+        this.sendUnsent();
+        this.pumpNow();
+      });
     });
   }
 

@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
+import { unpackForwarded } from '../../../src/raft/driver/forward-codec.js';
+import { RAFT_PROPOSE } from '../../../src/raft/driver/message-codec.js';
 import { RaftGroup } from '../../../src/raft/driver/raft-group.js';
 import { Wal } from '../../../src/storage/index.js';
 import { MemoryNetwork } from '../../../src/transport/memory-network.js';
@@ -130,6 +132,25 @@ describe('RaftGroup', () => {
     const orders = [...cluster.members.values()].map((m) => m.machine.applied.map((a) => `${a.index}:${a.clientId}`));
     expect(orders[1]).toEqual(orders[0]);
     expect(orders[2]).toEqual(orders[0]);
+  });
+
+  it('forwards the proposals a follower gets in one turn to the leader in one envelope', async () => {
+    cluster = new Cluster();
+    await cluster.start();
+    const leader = await waitFor(() => cluster.leader(), 5_000, 'a leader');
+    const follower = [...cluster.members.values()].find((m) => m !== leader)!;
+    const forwarded: number[][] = [];
+    leader.transport.onMessage((envelope) => {
+      if (envelope.type === RAFT_PROPOSE && envelope.from === follower.id) {
+        forwarded.push(unpackForwarded(envelope.body).proposals.map((p) => Number(Buffer.from(p.payload).toString('utf8').slice(4))));
+      }
+    });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => follower.group.propose(add(i + 1))));
+    expect(Math.max(...(results as number[]))).toBe(210);
+    // One envelope with all twenty, in the order they were proposed (a late re-send may follow).
+    expect(forwarded[0]).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    await waitFor(() => leader.machine.total === 210, 5_000, 'the leader applied them once each');
+    expect(leader.machine.applied).toHaveLength(20);
   });
 
   it('survives a leader crash, and the restarted node catches up from its WAL', async () => {
