@@ -319,7 +319,15 @@ export class LockService {
   }
 
   private async command<T>(command: LockCommand): Promise<T> {
-    const result = (await this.options.meta.propose(LOCKS, command)) as ({ ok: true } & T) | LockError;
+    let result: ({ ok: true } & T) | LockError;
+    try {
+      result = (await this.options.meta.propose(LOCKS, command)) as ({ ok: true } & T) | LockError;
+    } catch (error) {
+      // Applied, but this node learned of it through a snapshot, without its result. An
+      // acquire is idempotent by its request id: asking again answers what it was given.
+      if (command.op !== 'acquire' || !(error instanceof GraphQLError) || error.extensions['applied'] !== true) throw error;
+      result = (await this.options.meta.propose(LOCKS, command)) as ({ ok: true } & T) | LockError;
+    }
     if (!result.ok) throw lockErrorToGraphQL(result);
     return result;
   }

@@ -43,6 +43,12 @@ export class DedupTable {
     return true;
   }
 
+  /** Whether (clientId, seq) has been applied (as far as this table remembers). */
+  hasApplied(clientId: string, seq: number): boolean {
+    const record = this.clients.get(clientId);
+    return record !== undefined && (seq <= record.low || record.above.has(seq));
+  }
+
   /** Forgets clients idle for longer than idleMs at `now`. */
   expire(now: number): void {
     for (const [id, record] of this.clients) {

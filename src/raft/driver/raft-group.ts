@@ -548,6 +548,7 @@ export class RaftGroup {
       this.persistedLastIndex = rd.entries.at(-1)?.index ?? snapshot.meta.index;
       this.send(rd.messages);
       this.machine.restore(snapshot.data, snapshot.meta.index);
+      this.settleProposalsInSnapshot();
       this.snapshotIndex = snapshot.meta.index;
       this.appliedLogIndex = Math.max(this.appliedLogIndex, rd.committedEntries.at(-1)?.index ?? snapshot.meta.index);
       for (const entry of rd.committedEntries) this.applyToMachine(entry);
@@ -592,8 +593,22 @@ export class RaftGroup {
       if (pending) {
         this.proposals.delete(outcome.seq);
         this.options.observer?.proposal('committed');
-        pending.resolve(outcome.result);
+        // A duplicate (a re-send) whose first copy this node never applied itself: it came
+        // inside a snapshot, and with it the result. The command did take effect.
+        if (outcome.fresh) pending.resolve(outcome.result);
+        else pending.reject(appliedUnseenError());
       }
+    }
+  }
+
+  /** After a snapshot: proposals it already holds will never apply here, so answer them now. */
+  private settleProposalsInSnapshot(): void {
+    for (const [seq, pending] of this.proposals) {
+      if (!this.machine.hasApplied(this.clientId, seq)) continue;
+      this.proposals.delete(seq);
+      this.unsent.delete(seq);
+      this.options.observer?.proposal('committed');
+      pending.reject(appliedUnseenError());
     }
   }
 
@@ -724,4 +739,15 @@ function fromStoredSnapshot(s: StoredSnapshot): Snapshot {
 
 function toStoredSnapshot(s: Snapshot): StoredSnapshot {
   return { metadata: { index: s.meta.index, term: s.meta.term, config: s.meta.conf }, data: s.data };
+}
+
+/**
+ * The answer for a proposal that was applied in a part of the log this node received as a
+ * snapshot: it took effect, but its result is not known here. Retryable: commands that carry
+ * a request id (lock acquires) answer a retry with the original result.
+ */
+function appliedUnseenError(): Error {
+  return appError('UNAVAILABLE', 'the command was applied, but this node learned of it through a snapshot and does not know its result; retry it with the same requestId', {
+    details: { applied: true },
+  });
 }

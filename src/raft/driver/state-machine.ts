@@ -71,6 +71,11 @@ export class DedupStateMachine {
     return this.applied;
   }
 
+  /** Whether this client's command `seq` has been applied here (e.g. inside a restored snapshot). */
+  hasApplied(clientId: string, seq: number): boolean {
+    return this.dedup.hasApplied(clientId, seq);
+  }
+
   now(): number {
     return this.clock;
   }

@@ -21,12 +21,14 @@ describe('DedupTable', () => {
         const table = new DedupTable();
         const seen = new Set<string>();
         for (const [client, seq] of arrivals) {
+          expect(table.hasApplied(client, seq)).toBe(seen.has(`${client}:${seq}`));
           const fresh = table.markApplied(client, seq, 0);
           expect(fresh).toBe(!seen.has(`${client}:${seq}`));
           seen.add(`${client}:${seq}`);
         }
         // The table survives a snapshot round trip with the same answers.
         const restored = DedupTable.fromSnapshot(JSON.parse(JSON.stringify(table.toSnapshot())));
+        for (const [client, seq] of arrivals) expect(restored.hasApplied(client, seq)).toBe(true);
         for (const [client, seq] of arrivals) expect(restored.markApplied(client, seq, 0)).toBe(false);
       }),
     );

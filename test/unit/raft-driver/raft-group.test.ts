@@ -153,6 +153,28 @@ describe('RaftGroup', () => {
     expect(leader.machine.applied).toHaveLength(20);
   });
 
+  it('answers a proposal that came back to its node only inside a snapshot with a retryable error, never an empty result', async () => {
+    cluster = new Cluster();
+    await cluster.start();
+    const leader = await waitFor(() => cluster.leader(), 5_000, 'a leader');
+    const follower = [...cluster.members.values()].find((m) => m !== leader)!;
+    // The follower is cut off the moment its forwarded proposal reaches the leader, so it
+    // never sees that entry's append.
+    const stopWatching = leader.transport.onMessage((envelope) => {
+      if (envelope.type !== RAFT_PROPOSE || envelope.from !== follower.id) return;
+      cluster.network.isolate(follower.id);
+      stopWatching();
+    });
+    const p = follower.group.propose(add(7));
+    await waitFor(() => leader.machine.total === 7, 2_000, 'p applied on the leader');
+    // Past the snapshot interval (50): the follower can only catch up by snapshot.
+    for (let i = 0; i < 60; i++) await leader.group.propose(add(1));
+    cluster.network.heal();
+    await expect(p).rejects.toMatchObject({ extensions: { code: 'UNAVAILABLE', retryable: true, applied: true } });
+    await waitFor(() => follower.machine.total === leader.machine.total, 5_000, 'the follower caught up');
+    expect(leader.machine.total).toBe(67); // p applied once, re-sends dropped as duplicates
+  });
+
   it('survives a leader crash, and the restarted node catches up from its WAL', async () => {
     cluster = new Cluster();
     await cluster.start();
