@@ -323,9 +323,11 @@ export class LockService {
     try {
       result = (await this.options.meta.propose(LOCKS, command)) as ({ ok: true } & T) | LockError;
     } catch (error) {
-      // Applied, but this node learned of it through a snapshot, without its result. An
-      // acquire is idempotent by its request id: asking again answers what it was given.
-      if (command.op !== 'acquire' || !(error instanceof GraphQLError) || error.extensions['applied'] !== true) throw error;
+      // Applied, but this node learned of it through a snapshot, without its result. Acquires
+      // (always) and releases given a request id are idempotent by it: asking again answers
+      // what the first one was given.
+      const byRequestId = command.op === 'acquire' || (command.op === 'release' && command.requestId !== undefined);
+      if (!byRequestId || !(error instanceof GraphQLError) || error.extensions['applied'] !== true) throw error;
       result = (await this.options.meta.propose(LOCKS, command)) as ({ ok: true } & T) | LockError;
     }
     if (!result.ok) throw lockErrorToGraphQL(result);

@@ -26,7 +26,7 @@ function serviceOver(locks: LockModule, answerUnseenOnce: (command: { op: string
     onEvent: () => () => undefined,
     readBarrier: () => Promise.resolve(),
   } as unknown as MetaService;
-  const service = new LockService({ selfId: 'n1', meta, locks, scheduler: new ManualScheduler(0), logger: silentLogger(), expiryCheckMs: 60_000 });
+  const service = new LockService({ selfId: 'n1', meta, locks, scheduler: new ManualScheduler(), logger: silentLogger(), expiryCheckMs: 60_000 });
   return { service, proposed };
 }
 
@@ -44,6 +44,26 @@ describe('LockService, an acquire applied where this node did not see it', () =>
     const view = locks.view().lock('L');
     expect(view?.holders).toHaveLength(1);
     expect(view?.holders[0]).toMatchObject({ sessionId: session.sessionId, count: 1 });
+  });
+
+  it('answers a release with a request id with its first result, and passes the error on for one without', async () => {
+    const locks = new LockModule();
+    let unseen = 0;
+    const { service, proposed } = serviceOver(locks, (c) => c.op === 'release' && unseen-- > 0);
+    const session = await service.openSession(admin, 60_000);
+    const first = await service.acquire({ name: 'L', mode: 'EXCLUSIVE', sessionId: session.sessionId, timeoutMs: 0, caller: admin });
+    const again = await service.acquire({ name: 'L', mode: 'EXCLUSIVE', sessionId: session.sessionId, timeoutMs: 0, caller: admin });
+    expect(again).toMatchObject({ fencingToken: first.status === 'GRANTED' ? first.fencingToken : 'none' });
+    const release = { name: 'L', sessionId: session.sessionId, fencingToken: '1', caller: admin };
+    unseen = 1;
+    await expect(service.release({ ...release, requestId: 'rel-1' })).resolves.toEqual({ ok: true, remaining: 1, alreadyReleased: false });
+    expect(proposed.slice(-2)).toEqual(['release', 'release']);
+    expect(locks.view().lock('L')?.holders[0]).toMatchObject({ count: 1 });
+    unseen = 1;
+    const proposedBefore = proposed.length;
+    await expect(service.release(release)).rejects.toMatchObject({ extensions: { code: 'UNAVAILABLE', applied: true } });
+    expect(proposed.length).toBe(proposedBefore + 1);
+    expect(locks.view().lock('L')?.holders ?? []).toHaveLength(0); // applied once, not retried
   });
 
   it('passes the error on for commands without a request id', async () => {
