@@ -2,16 +2,17 @@
  * The write path of the WAL: a queue of encoded writes, group commit, and segment rotation.
  *
  * Guarantees:
- * - A write's promise resolves only after its bytes are written and fdatasynced; writes resolve
- *   in the order they were queued.
- * - Group commit: everything queued while a write+fdatasync runs goes out as one write and one
- *   fdatasync. 'always' starts a flush at once (after one microtask, so writes queued in the
- *   same synchronous run share it); 'batch' waits until the oldest queued write is
- *   `batchWindowMs` old.
- * - Rotation happens only at a write boundary, after the current segment is fdatasynced, so only
+ * - A write's promise resolves only after its bytes are durable (one pwrite through the
+ *   segment's O_DSYNC descriptor: what write + fdatasync guarantee); writes resolve in the
+ *   order they were queued.
+ * - Group commit: everything queued while a durable write runs goes out as one durable write.
+ *   'always' starts a flush at once (after one microtask, so writes queued in the same
+ *   synchronous run share it); 'batch' waits until the oldest queued write is `batchWindowMs`
+ *   old.
+ * - Rotation happens only at a write boundary, after the current segment is durable, so only
  *   the last segment can ever hold a torn tail. A segment's first index is always greater than
  *   the current one's, so file names sort in write order.
- * - A failed write, fdatasync or rotation fails the writer for good: the failing writes and all
+ * - A failed write or rotation fails the writer for good: the failing writes and all
  *   queued ones reject with `WalFailedError`, and so does every later write.
  */
 import { Buffer } from 'node:buffer';
@@ -158,7 +159,7 @@ export class SegmentWriter {
     } while ((this.init.mode === 'always' || this.draining) && this.pending.length > 0);
   }
 
-  /** One write + one fdatasync for the batch, split only where a segment rotates. */
+  /** One durable write for the batch, split only where a segment rotates. */
   private async writeBatch(batch: readonly PendingWrite[]): Promise<void> {
     let chunk: Buffer[] = [];
     let chunkBytes = 0;
@@ -167,9 +168,8 @@ export class SegmentWriter {
       const data = Buffer.concat(chunk, chunkBytes);
       chunk = [];
       chunkBytes = 0;
-      await this.current.file.write(data, this.current.size);
+      await this.current.file.writeDurable(data, this.current.size);
       this.current.size += data.byteLength;
-      await this.current.file.datasync();
     };
     for (const write of batch) {
       for (const b of write.bytes) {
@@ -188,7 +188,7 @@ export class SegmentWriter {
 
   private async rotate(): Promise<void> {
     const previous = this.current;
-    // The previous segment is fully fdatasynced here, so a torn tail can only be in the new one.
+    // The previous segment is fully durable here, so a torn tail can only be in the new one.
     this.current = await createSegment(this.init.fs, this.init.dir, {
       firstIndex: this.written.lastIndex + 1,
       hardState: this.written.hardState,

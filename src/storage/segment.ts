@@ -106,10 +106,10 @@ export async function createSegment(
   const path = join(dir, segmentFileName(options.firstIndex));
   const temp = path + TEMP_SUFFIX;
   const head = Buffer.concat([encodeSegmentHeader(options.firstIndex), encodeHardState(options.hardState)]);
-  const file = await fs.openFile(temp, { create: true });
+  // O_DSYNC: the header write is durable on return, and so is every append after it.
+  const file = await fs.openFile(temp, { create: true, dsync: true });
   try {
-    await file.write(head, 0);
-    await file.datasync();
+    await file.writeDurable(head, 0);
     // The open handle keeps pointing at the same inode after the rename.
     await fs.rename(temp, path);
     await fs.syncDir(dir);

@@ -126,7 +126,7 @@ export class Wal {
     const rec = await recoverWal(fs, dir, { logger });
     const lastSegment = rec.segments.at(-1);
     const current = lastSegment
-      ? { ...lastSegment, file: await fs.openFile(lastSegment.path, { create: false }) }
+      ? { ...lastSegment, file: await fs.openFile(lastSegment.path, { create: false, dsync: true }) }
       : await createSegment(fs, dir, { firstIndex: rec.rawLastIndex + 1, hardState: rec.hardState });
     const writer = new SegmentWriter({
       fs,

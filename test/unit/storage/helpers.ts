@@ -72,6 +72,11 @@ export function recordingFs(): RecordingFs {
           ops.push(`datasync ${name(path)}`);
           await file.datasync();
         },
+        // Recorded as the write and the datasync it stands for.
+        writeDurable: async (data, position) => {
+          await file.write(data, position);
+          await wrapped.datasync();
+        },
         truncate: (length) => file.truncate(length),
         close: () => file.close(),
       };
