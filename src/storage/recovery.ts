@@ -23,7 +23,10 @@ import type { WalLogger } from './logger.js';
 export interface RecoveredSegment {
   readonly path: string;
   readonly firstIndex: number;
+  /** Where the records end (appends continue here in the last segment). */
   readonly size: number;
+  /** The file's length; zero-filled from `size` on. */
+  readonly allocated: number;
 }
 
 export interface RecoveryResult extends ReplayResult {
@@ -72,7 +75,8 @@ async function scanSegments(fs: StorageFs, dir: string, logger: WalLogger) {
       logger.warn({ file: path }, 'wal: removed a last segment without a valid header');
       continue;
     }
-    scanned.push({ file: path, path, firstIndex, records: result.records, size: result.validEnd });
+    const allocated = result.torn ? result.validEnd : buf.byteLength;
+    scanned.push({ file: path, path, firstIndex, records: result.records, size: result.validEnd, allocated });
   }
   return scanned;
 }
@@ -100,7 +104,7 @@ export async function recoverWal(fs: StorageFs, dir: string, options: { readonly
 
 /** Drops the parsed records, so the entries' memory is not held by the segment list. */
 function withoutRecords(segments: readonly RecoveredSegment[]): RecoveredSegment[] {
-  return segments.map(({ path, firstIndex, size }) => ({ path, firstIndex, size }));
+  return segments.map(({ path, firstIndex, size, allocated }) => ({ path, firstIndex, size, allocated }));
 }
 
 /** Replays; when newer snapshots were skipped, a gap becomes an error naming the damaged one. */

@@ -22,6 +22,14 @@ import type { WalLogger } from './logger.js';
 import { createSegment, type OpenSegment } from './segment.js';
 import type { HardState } from './types.js';
 
+let zeroBuffer = Buffer.alloc(0);
+
+/** `length` zero bytes (a shared buffer: it is only ever read). */
+function zeros(length: number): Buffer {
+  if (zeroBuffer.byteLength < length) zeroBuffer = Buffer.alloc(length);
+  return zeroBuffer.subarray(0, length);
+}
+
 export interface SegmentRef {
   readonly path: string;
   readonly firstIndex: number;
@@ -40,6 +48,8 @@ export interface SegmentWriterInit {
   readonly mode: 'always' | 'batch';
   readonly batchWindowMs: number;
   readonly segmentBytes: number;
+  /** How far ahead of the appends the current segment is zero-filled (0: not at all). */
+  readonly preallocateBytes: number;
   /** Existing segments, oldest first; the last one is `current`. */
   readonly segments: readonly SegmentRef[];
   readonly current: OpenSegment;
@@ -118,6 +128,8 @@ export class SegmentWriter {
       if (!this.flushLoop) break;
       await this.flushLoop;
     }
+    // A cleanly closed segment ends at its last record.
+    if (!this.failed && this.current.allocated > this.current.size) await this.current.file.truncate(this.current.size);
     await this.current.file.close();
   }
 
@@ -168,6 +180,7 @@ export class SegmentWriter {
       const data = Buffer.concat(chunk, chunkBytes);
       chunk = [];
       chunkBytes = 0;
+      await this.fillAhead(this.current.size + data.byteLength);
       await this.current.file.writeDurable(data, this.current.size);
       this.current.size += data.byteLength;
     };
@@ -186,6 +199,20 @@ export class SegmentWriter {
     await flushChunk();
   }
 
+  /**
+   * Makes sure the file is allocated (zero-filled, durably) up to `end` and a step beyond, so
+   * appends overwrite allocated blocks. Never past the segment size.
+   */
+  private async fillAhead(end: number): Promise<void> {
+    const segment = this.current;
+    if (end <= segment.allocated) return;
+    const target = Math.min(end + this.init.preallocateBytes, this.init.segmentBytes);
+    // At the segment's end (it rotates after this write): the write itself grows the file.
+    if (target <= end) return;
+    await segment.file.writeDurable(zeros(target - segment.allocated), segment.allocated);
+    segment.allocated = target;
+  }
+
   private async rotate(): Promise<void> {
     const previous = this.current;
     // The previous segment is fully durable here, so a torn tail can only be in the new one.
@@ -194,6 +221,9 @@ export class SegmentWriter {
       hardState: this.written.hardState,
     });
     this.segments.push({ path: this.current.path, firstIndex: this.current.firstIndex });
+    // Zeros are filled only up to the segment size, which the rotating write passes; some can
+    // be left only when the WAL was reopened with a smaller segment size. Not needed any more.
+    if (previous.allocated > previous.size) await previous.file.truncate(previous.size);
     await previous.file.close();
     this.init.logger.info({ segment: this.current.path, firstIndex: this.current.firstIndex }, 'wal: rotated segment');
   }

@@ -37,7 +37,11 @@ export interface PositionedRecord {
 
 export interface ScannedSegment {
   readonly records: readonly PositionedRecord[];
-  /** The end of the last valid record: where the file must be truncated when `torn` is set. */
+  /**
+   * The end of the last valid record: where appends continue, and where the file must be
+   * truncated when `torn` is set. Zero bytes after it (space filled ahead of the appends) are
+   * the clean end of the segment, not a torn write.
+   */
   readonly validEnd: number;
   readonly torn?: { readonly offset: number; readonly reason: string };
 }
@@ -63,6 +67,9 @@ export function scanSegment(buf: Buffer, options: ScanOptions): ScannedSegment {
   let offset = 0;
   while (offset < buf.byteLength) {
     const frame = readFrame(buf, offset);
+    // No record starts with zero bytes (every payload is non-empty): a zero rest is the space
+    // the writer filled ahead of its appends.
+    if (frame.status !== 'ok' && offset > 0 && isZeroFrom(buf, offset)) break;
     if (frame.status !== 'ok') {
       const reason = frame.status === 'partial' ? 'record runs past the end of the file' : 'checksum mismatch';
       const next = findValidFrameAfter(buf, offset);
@@ -89,12 +96,24 @@ export function scanSegment(buf: Buffer, options: ScanOptions): ScannedSegment {
   return { records, validEnd: offset };
 }
 
+/** Whether every byte of `buf` from `offset` on is zero. */
+function isZeroFrom(buf: Buffer, offset: number): boolean {
+  for (let i = offset; i < buf.byteLength; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
 export interface OpenSegment {
   readonly path: string;
   readonly firstIndex: number;
   readonly file: StorageFile;
-  /** Bytes in the file, i.e. where the next record is written. */
+  /** Bytes of records in the file, i.e. where the next record is written. */
   size: number;
+  /**
+   * The file's length: bytes from `size` up to here are zero, filled ahead of the appends so
+   * that a durable append overwrites blocks already allocated instead of growing the file
+   * (a growing file costs a journal commit per write on ext4/xfs).
+   */
+  allocated: number;
 }
 
 /** Creates a segment (header + hard state) atomically and leaves it open for appending. */
@@ -117,5 +136,5 @@ export async function createSegment(
     await file.close().catch(() => undefined);
     throw err;
   }
-  return { path, firstIndex: options.firstIndex, file, size: head.byteLength };
+  return { path, firstIndex: options.firstIndex, file, size: head.byteLength, allocated: head.byteLength };
 }

@@ -4,10 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { Wal, WalCorruptionError } from '../../../src/storage/index.js';
 import { captureLogger, entry, plain, range, segmentFiles, tempDir } from './helpers.js';
 
-/** A one-segment WAL with entries 1..5 appended one by one; returns where each append starts. */
+/**
+ * A one-segment WAL with entries 1..5 appended one by one; returns where each append starts.
+ * Written without preallocation, so the file's size is where the next append starts.
+ */
 async function fiveAppends(): Promise<{ dir: string; file: string; starts: number[]; size: number }> {
   const dir = await tempDir();
-  const { wal } = await Wal.open(dir, { fsync: 'always' });
+  const { wal } = await Wal.open(dir, { fsync: 'always', preallocateBytes: 0 });
   const [name] = await segmentFiles(dir);
   const file = join(dir, name ?? '');
   const starts: number[] = [];
