@@ -209,7 +209,9 @@ export class SegmentWriter {
     const target = Math.min(end + this.init.preallocateBytes, this.init.segmentBytes);
     // At the segment's end (it rotates after this write): the write itself grows the file.
     if (target <= end) return;
-    await segment.file.writeDurable(zeros(target - segment.allocated), segment.allocated);
+    // Never over records: after a write that grew the file itself, allocated is behind size.
+    const from = Math.max(segment.allocated, segment.size);
+    await segment.file.writeDurable(zeros(target - from), from);
     segment.allocated = target;
   }
 

@@ -223,6 +223,7 @@ export class RaftGroup {
     for (const p of this.proposals.values()) p.reject(error);
     for (const r of this.reads.values()) r.reject(error);
     this.proposals.clear();
+    this.unsent.clear();
     this.reads.clear();
     // Writes in flight (and a snapshot being installed, which holds `pumping`) finish or fail
     // before the caller closes the WAL. A snapshot Ready still waiting never starts once
