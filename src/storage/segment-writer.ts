@@ -223,9 +223,8 @@ export class SegmentWriter {
       hardState: this.written.hardState,
     });
     this.segments.push({ path: this.current.path, firstIndex: this.current.firstIndex });
-    // Zeros are filled only up to the segment size, which the rotating write passes; some can
-    // be left only when the WAL was reopened with a smaller segment size. Not needed any more.
-    if (previous.allocated > previous.size) await previous.file.truncate(previous.size);
+    // No zeros are left behind: they are filled only up to the segment size, which the
+    // rotating write passes (and recovery reads a zero tail as the end in any segment).
     await previous.file.close();
     this.init.logger.info({ segment: this.current.path, firstIndex: this.current.firstIndex }, 'wal: rotated segment');
   }
