@@ -67,8 +67,8 @@ export function scanSegment(buf: Buffer, options: ScanOptions): ScannedSegment {
   let offset = 0;
   while (offset < buf.byteLength) {
     const frame = readFrame(buf, offset);
-    // No record starts with zero bytes (every payload is non-empty): a zero rest is the space
-    // the writer filled ahead of its appends.
+    // An all-zero frame never checks (the CRC of zero bytes is not zero), so zeros from here to
+    // the end of the file hold no record: they are the space the writer filled ahead.
     if (frame.status !== 'ok' && offset > 0 && isZeroFrom(buf, offset)) break;
     if (frame.status !== 'ok') {
       const reason = frame.status === 'partial' ? 'record runs past the end of the file' : 'checksum mismatch';
