@@ -6,7 +6,8 @@
  *
  * Body: `{ c: clientId, p: base64 }`; the bytes are u8 version=1, u32 count, then per
  * proposal: f64 seq, u32 length, payload. The older single form `{ clientId, seq, payload }`
- * (payload base64) is still read. Decoding checks every length and copies each payload.
+ * (payload base64) is still read. Decoding checks every length; each payload is a view into
+ * the decoded body (no copy: the leader copies it into its entry at once).
  */
 
 export interface ForwardedProposal {
@@ -52,7 +53,8 @@ export function unpackForwarded(body: unknown): ForwardedBatch {
   }
   const { clientId, seq, payload } = record;
   if (typeof clientId === 'string' && typeof seq === 'number' && Number.isFinite(seq) && typeof payload === 'string') {
-    return { clientId, proposals: [{ seq, payload: new Uint8Array(Buffer.from(payload, 'base64')) }] };
+    const bytes = Buffer.from(payload, 'base64');
+    return { clientId, proposals: [{ seq, payload: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) }] };
   }
   throw new Error('forwarded proposals: neither the batch nor the single form');
 }
@@ -70,7 +72,8 @@ function unpackProposals(buf: Buffer): ForwardedProposal[] {
     const length = buf.readUInt32LE(at + 8);
     at += PER_PROPOSAL;
     if (!Number.isFinite(seq) || at + length > buf.length) throw new Error('forwarded proposals: bad proposal');
-    proposals.push({ seq, payload: new Uint8Array(buf.subarray(at, at + length)) });
+    // A view, not a copy: the leader copies each payload into its entry at once.
+    proposals.push({ seq, payload: new Uint8Array(buf.buffer, buf.byteOffset + at, length) });
     at += length;
   }
   if (at !== buf.length) throw new Error('forwarded proposals: trailing bytes');

@@ -64,11 +64,18 @@ describe('raft message codec', () => {
     expect(overTheWire(m)).toEqual(m);
   });
 
-  it('gives each entry its own copy of its bytes', () => {
-    const m = makeMessage({ type: 'App', group: 'g', from: 'a', to: 'b', term: 1, entries: [{ index: 1, term: 1, type: 'normal', data: new Uint8Array([7, 8]) }] });
-    const data = overTheWire(m).entries[0]!.data;
-    expect(data.byteLength).toBe(2);
-    expect(data.buffer.byteLength).toBe(2);
+  it('gives the entries of a message one copy of exactly their bytes, not the frame', () => {
+    const entries: Entry[] = [
+      { index: 1, term: 1, type: 'normal', data: new Uint8Array([7, 8]) },
+      { index: 2, term: 1, type: 'normal', data: new Uint8Array([]) },
+      { index: 3, term: 1, type: 'normal', data: new Uint8Array([9]) },
+    ];
+    const m = makeMessage({ type: 'App', group: 'g', from: 'a', to: 'b', term: 1, entries });
+    const received = overTheWire(m).entries.map((e) => e.data);
+    expect(received.map((d) => [...d])).toEqual([[7, 8], [], [9]]);
+    for (const data of received) expect(data.buffer.byteLength).toBe(3);
+    const single = overTheWire(makeMessage({ type: 'App', group: 'g', from: 'a', to: 'b', term: 1, entries: [entries[0]!] }));
+    expect(single.entries[0]!.data.buffer.byteLength).toBe(2);
   });
 
   it('refuses a truncated, padded or corrupted packed message', () => {
