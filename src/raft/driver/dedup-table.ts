@@ -32,7 +32,15 @@ export class DedupTable {
       this.clients.set(clientId, record);
     }
     record.lastSeen = now;
-    if (seq <= record.low || record.above.has(seq)) return false;
+    if (seq <= record.low) return false;
+    // The usual case, the next seq in order with no gap open: no set to touch. (Adding to and
+    // deleting from the set for every entry makes V8 reallocate its table every few entries,
+    // and the new table, held by an old record, survives the next young-generation GC.)
+    if (seq === record.low + 1 && record.above.size === 0) {
+      record.low = seq;
+      return true;
+    }
+    if (record.above.has(seq)) return false;
     record.above.add(seq);
     while (record.above.delete(record.low + 1)) record.low++;
     if (record.above.size > MAX_GAP_TRACKED) {
