@@ -132,7 +132,7 @@ function unpack(buf: Buffer): Message {
   const count = r.u32();
   // Each entry takes at least 21 bytes: a count beyond what is left is malformed, not a reason to allocate.
   if (count * 21 > buf.length - r.at) throw new Error('raft message: entry count exceeds the frame');
-  const read: { index: number; term: number; type: EntryType; view: Buffer }[] = [];
+  const read: ReadEntry[] = [];
   let dataBytes = 0;
   for (let i = 0; i < count; i++) {
     const entryIndex = r.f64();
@@ -142,19 +142,33 @@ function unpack(buf: Buffer): Message {
     read.push({ index: entryIndex, term: entryTerm, type: entryType, view });
     dataBytes += view.byteLength;
   }
-  // The entries live in the log long after this frame, so they get a copy of exactly their
-  // bytes — one allocation shared by the message's entries: a typed array of its own per
-  // entry costs an allocation of external memory each, about ten times the copy itself.
-  const copy = count > 0 ? new Uint8Array(dataBytes) : undefined;
-  let offset = 0;
-  const entries: Entry[] = read.map(({ index: entryIndex, term: entryTerm, type: entryType, view }) => {
-    copy!.set(view, offset);
-    const data = copy!.subarray(offset, offset + view.byteLength);
-    offset += view.byteLength;
-    return { index: entryIndex, term: entryTerm, type: entryType, data };
-  });
   if (r.at !== buf.length) throw new Error('raft message: trailing bytes');
-  return { group, type, from, to, term, logTerm, index, commit, entries, reject, rejectHint, context };
+  return { group, type, from, to, term, logTerm, index, commit, entries: copyEntries(read, dataBytes), reject, rejectHint, context };
+}
+
+interface ReadEntry {
+  readonly index: number;
+  readonly term: number;
+  readonly type: EntryType;
+  /** The entry's bytes inside the frame. */
+  readonly view: Buffer;
+}
+
+/**
+ * The entries live in the log long after their frame, so they get a copy of exactly their
+ * bytes — one allocation shared by the message's entries: a typed array of its own per entry
+ * costs an allocation of external memory each, about ten times the copy itself.
+ */
+function copyEntries(read: readonly ReadEntry[], dataBytes: number): Entry[] {
+  if (read.length === 0) return [];
+  const copy = new Uint8Array(dataBytes);
+  let offset = 0;
+  return read.map(({ index, term, type, view }) => {
+    copy.set(view, offset);
+    const data = copy.subarray(offset, offset + view.byteLength);
+    offset += view.byteLength;
+    return { index, term, type, data };
+  });
 }
 
 function code<T>(codes: ReadonlyMap<T, number>, value: T): number {
